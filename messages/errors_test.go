@@ -1,0 +1,140 @@
+package messages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTimeoutErrorMatching(t *testing.T) {
+	tests := []struct {
+		kind                TimeoutKind
+		processing, network bool
+	}{
+		{ProcessingTimeout, true, false},
+		{NetworkTimeout, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind.String(), func(t *testing.T) {
+			var err error = fmt.Errorf("query: %w", &TimeoutError{Operation: "postgres", Duration: 2 * time.Second, Kind: tt.kind})
+			assert.ErrorIs(t, err, ErrTimeout)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Equal(t, tt.processing, errors.Is(err, ErrProcessingTimeout))
+			assert.Equal(t, tt.network, errors.Is(err, ErrNetworkTimeout))
+			assert.NotErrorIs(t, err, ErrCircuitOpen)
+
+			var te *TimeoutError
+			require.ErrorAs(t, err, &te)
+			assert.Equal(t, "postgres", te.Operation)
+			assert.Equal(t, 2*time.Second, te.Duration)
+			assert.True(t, te.Timeout())
+			var timeout interface{ Timeout() bool }
+			require.ErrorAs(t, err, &timeout, "usable where net.Error-style checks look for Timeout()")
+			assert.Contains(t, te.Error(), tt.kind.String())
+		})
+	}
+}
+
+func TestCircuitOpenError(t *testing.T) {
+	last := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := error(&CircuitOpenError{Name: "payments", FailureCount: 5, LastFailure: last, RetryAfter: time.Second})
+	assert.ErrorIs(t, err, ErrCircuitOpen)
+	assert.NotErrorIs(t, err, ErrTimeout)
+	var ce *CircuitOpenError
+	require.ErrorAs(t, fmt.Errorf("wrapped: %w", err), &ce)
+	assert.Equal(t, 5, ce.FailureCount)
+	assert.Equal(t, last, ce.LastFailure)
+	assert.Equal(t, `warden: circuit open for "payments", retry after 1s`, err.Error())
+	assert.Equal(t, `warden: circuit open for "payments"`, (&CircuitOpenError{Name: "payments"}).Error())
+}
+
+func TestRetryErrorUnwrapsToLast(t *testing.T) {
+	err := error(&RetryError{Attempts: 3, Last: fmt.Errorf("read: %w", io.ErrUnexpectedEOF)})
+	assert.ErrorIs(t, err, ErrRetriesExhausted)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	var re *RetryError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 3, re.Attempts)
+	assert.Contains(t, err.Error(), "after 3 attempts")
+
+	// The last error's own matching still works through the RetryError.
+	timeout := &RetryError{Attempts: 2, Last: &TimeoutError{Operation: "db", Kind: NetworkTimeout}}
+	assert.ErrorIs(t, timeout, ErrNetworkTimeout)
+}
+
+func TestPanicError(t *testing.T) {
+	err := error(&PanicError{Value: "boom", Stack: []byte("goroutine 1")})
+	assert.ErrorIs(t, err, ErrPanic)
+	assert.Nil(t, errors.Unwrap(err))
+	assert.Equal(t, "warden: job panicked: boom", err.Error())
+
+	inner := errors.New("inner")
+	assert.ErrorIs(t, &PanicError{Value: inner}, inner, "panic(err) still matches err")
+}
+
+func TestSentinelsAreDistinct(t *testing.T) {
+	all := []error{ErrTimeout, ErrProcessingTimeout, ErrNetworkTimeout, ErrCircuitOpen, ErrRejected,
+		ErrRetriesExhausted, ErrPanic, ErrUnknownDependency, ErrShutdown, ErrDependencyDown, ErrInvalidPolicy}
+	for i, a := range all {
+		assert.Regexp(t, `^warden: [a-z]`, a.Error())
+		for j, b := range all {
+			assert.Equal(t, i == j, errors.Is(a, b), "%v vs %v", a, b)
+		}
+	}
+}
+
+func TestPolicyErrors(t *testing.T) {
+	e := NewPolicyErrors("x.Policy")
+	assert.NoError(t, e.Err())
+	e.Check(true, "Good", 1, "fine")
+	e.Check(false, "Bad", -1, "must not be negative")
+	e.Add("Worse", "NaN", "must be a number")
+
+	inner := NewPolicyErrors("y.Policy")
+	inner.Add("Depth", 0, "must be positive")
+	e.Nest("Inner", inner.Err())
+	e.Nest("Other", errors.New("plain"))
+	e.Nest("None", nil)
+
+	err := e.Err()
+	assert.ErrorIs(t, err, ErrInvalidPolicy)
+	assert.Equal(t, []string{"Bad", "Worse", "Inner.Depth"}, Fields(err))
+	var pe *PolicyError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "warden: invalid policy: x.Policy.Bad = -1: must not be negative", pe.Error())
+	assert.Contains(t, err.Error(), "x.Policy.Inner.Depth = 0")
+	assert.Contains(t, err.Error(), "plain")
+	assert.Nil(t, Fields(nil))
+}
+
+func TestEnumStrings(t *testing.T) {
+	assert.Equal(t, "closed", Closed.String())
+	assert.Equal(t, "open", Open.String())
+	assert.Equal(t, "half-open", HalfOpen.String())
+	assert.Equal(t, "forced-open", ForcedOpen.String())
+	assert.Equal(t, "disabled", Disabled.String())
+	assert.Equal(t, "state(9)", State(9).String())
+	assert.True(t, Open.Rejects())
+	assert.True(t, ForcedOpen.Rejects())
+	assert.False(t, HalfOpen.Rejects())
+
+	assert.Equal(t, "success", Success.String())
+	assert.Equal(t, "failure", Failure.String())
+	assert.Equal(t, "ignored", Ignored.String())
+	assert.Equal(t, "outcome(7)", Outcome(7).String())
+
+	assert.Equal(t, "processing", ProcessingTimeout.String())
+	assert.Equal(t, "network", NetworkTimeout.String())
+	assert.Equal(t, "timeoutkind(5)", TimeoutKind(5).String())
+
+	var zs State
+	var zk TimeoutKind
+	assert.Equal(t, Closed, zs, "zero state is closed")
+	assert.Equal(t, ProcessingTimeout, zk, "zero kind is processing, the original default")
+}
