@@ -231,3 +231,7 @@ func flatten(err error) []error {
 	}
 	return []error{err}
 }
+
+// ErrInvalidJob is returned for a job that cannot run: a nil function or a
+// nil context.
+var ErrInvalidJob = errors.New("warden: invalid job")

@@ -79,7 +79,7 @@ func TestPanicError(t *testing.T) {
 }
 
 func TestSentinelsAreDistinct(t *testing.T) {
-	all := []error{ErrTimeout, ErrProcessingTimeout, ErrNetworkTimeout, ErrCircuitOpen, ErrRejected,
+	all := []error{ErrTimeout, ErrProcessingTimeout, ErrNetworkTimeout, ErrCircuitOpen, ErrRejected, ErrInvalidJob,
 		ErrRetriesExhausted, ErrPanic, ErrUnknownDependency, ErrShutdown, ErrDependencyDown, ErrInvalidPolicy}
 	for i, a := range all {
 		assert.Regexp(t, `^warden: [a-z]`, a.Error())

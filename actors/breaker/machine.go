@@ -8,17 +8,8 @@ import (
 	"github.com/warden-go/warden/messages"
 )
 
-// Permit is the right to make one call. It records the generation it was
-// granted in, so an outcome that arrives after the breaker has moved on
-// changes nothing.
-type Permit struct {
-	// Generation is the breaker's generation when the permit was granted.
-	Generation uint64
-	// Probe is set for a HALF_OPEN probe permit; Seq then names it.
-	Probe bool
-	// Seq identifies a probe permit within its generation.
-	Seq uint64
-}
+// Permit is the right to make one call; see messages.Permit.
+type Permit = messages.Permit
 
 // Decision is the answer to Allow.
 type Decision struct {
@@ -355,4 +346,21 @@ func (m *Machine) to(now time.Time, s messages.State, reason string) Transition 
 		m.counts.ConsecutiveFailures = 0
 	}
 	return t
+}
+
+// NextTick returns when Tick next has work to do: the end of the open
+// period in OPEN, the earliest probe deadline in HALF_OPEN. ok is false
+// when no time-driven transition is pending.
+func (m *Machine) NextTick() (at time.Time, ok bool) {
+	switch m.state {
+	case messages.Open:
+		return m.openUntil, true
+	case messages.HalfOpen:
+		for _, p := range m.probes {
+			if d := p.at.Add(m.p.MaxHalfOpenWait); !ok || d.Before(at) {
+				at, ok = d, true
+			}
+		}
+	}
+	return at, ok
 }

@@ -1,0 +1,473 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/actors/retrier"
+	"github.com/warden-go/warden/actors/supervisor"
+	"github.com/warden-go/warden/messages"
+)
+
+// dependency is everything one protected dependency owns: its admission
+// counter, its job queue, the cores of its breaker and retrier actors, its
+// workers and their supervisor.
+type dependency struct {
+	ex     *Executor
+	name   string
+	policy Policy // defaults applied
+	cap    int64
+
+	inflight  atomic.Int64 // admitted jobs not yet let go by their owner
+	submitted atomic.Uint64
+	counts    [numOutcomes]atomic.Uint64
+	attempts  atomic.Uint64
+	retries   atomic.Uint64
+	abandoned atomic.Uint64
+	restarts  atomic.Uint64
+
+	// queue holds jobs waiting for a worker. Its capacity is the
+	// admission limit, and every job in it holds an admission slot, so a
+	// send never blocks.
+	queue chan *job
+	// idle holds the ids of idle workers. Each worker is in it at most
+	// once, so its capacity (the number of workers) is never exceeded.
+	idle    chan int
+	workers []worker
+
+	breaker *breaker.Core
+	retrier *retrier.Core
+	root    *actor.RootContext
+	pids    struct{ supervisor, breaker, retrier *actor.PID }
+
+	waitMu  sync.Mutex
+	waiting []*job // jobs waiting for a HALF_OPEN probe permit
+
+	closeErr atomic.Pointer[error] // set once: ErrShutdown or ErrDependencyDown
+	closeMu  sync.Mutex
+	drained  chan struct{} // closed when closed and nothing is in flight
+	drainOne sync.Once
+	ready    chan struct{} // closed when the actors are spawned
+	stopped  chan struct{} // closed when the supervisor has stopped
+}
+
+func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
+	p = p.withDefaults()
+	m, err := breaker.NewMachine(p.Breaker, rand.Uint64())
+	if err != nil {
+		return nil, err
+	}
+	d := &dependency{
+		ex:      ex,
+		name:    name,
+		policy:  p,
+		cap:     int64(p.Pool.Workers + p.Pool.Queue),
+		queue:   make(chan *job, p.Pool.Workers+p.Pool.Queue),
+		idle:    make(chan int, p.Pool.Workers),
+		workers: make([]worker, p.Pool.Workers),
+		root:    ex.system.Root,
+		drained: make(chan struct{}),
+		ready:   make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	d.breaker = breaker.NewCore(m, breaker.Hooks{
+		OnTransition: d.onTransition,
+		Gate:         d,
+		Fault:        d.faultAt(SiteBreaker),
+		Timers:       &ex.timers,
+		Actors:       &ex.actors,
+	})
+	d.retrier = retrier.NewCore(retrier.Hooks{
+		OnDue:  d.onDue,
+		Fault:  d.faultAt(SiteRetrier),
+		Timers: &ex.timers,
+		Actors: &ex.actors,
+	}, func() { d.root.Send(d.pids.retrier, messages.RetryWake{}) })
+
+	props := func(p actor.Producer) *actor.Props {
+		return actor.PropsFromProducer(p, actor.WithDispatcher(ex.dispatcher))
+	}
+	children := []supervisor.Child{
+		{Name: "breaker", Props: props(d.breaker.Producer())},
+		{Name: "retrier", Props: props(d.retrier.Producer())},
+	}
+	for i := range d.workers {
+		d.workers[i] = worker{dep: d, id: i}
+		w := &d.workers[i]
+		children = append(children, supervisor.Child{Name: workerName(i), Props: props(func() actor.Actor { return w })})
+	}
+	sup, err := supervisor.New(p.Restart, children, supervisor.Hooks{
+		OnStarted:  d.onStarted,
+		OnRestart:  d.onRestart,
+		OnEscalate: d.onEscalate,
+		OnStopped:  func() { close(d.stopped) },
+		OnReplaced: func(name string, pid *actor.PID) {
+			for i := range d.workers {
+				if workerName(i) == name {
+					d.workers[i].pid.Store(pid)
+				}
+			}
+		},
+		Timers:     &ex.timers,
+		Actors:     &ex.actors,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.pids.supervisor = ex.system.Root.SpawnPrefix(sup.Configure(actor.WithDispatcher(ex.dispatcher)), "warden/"+name+"/")
+	<-d.ready
+	return d, nil
+}
+
+func (d *dependency) onStarted(pids map[string]*actor.PID) {
+	d.pids.breaker, d.pids.retrier = pids["breaker"], pids["retrier"]
+	for i := range d.workers {
+		d.workers[i].pid.Store(pids[workerName(i)])
+	}
+	close(d.ready)
+}
+
+func (d *dependency) faultAt(site Site) func(any) {
+	hook := d.ex.cfg.fault
+	if hook == nil {
+		return nil
+	}
+	return func(any) { hook(site, d.name) }
+}
+
+// submit admits a job, passes it through the breaker gate and hands it to
+// a worker. It never blocks.
+func (d *dependency) submit(ctx context.Context, fn func(context.Context) (any, error)) *Future {
+	d.submitted.Add(1)
+	if err := ctx.Err(); err != nil {
+		d.counts[outCancelled].Add(1)
+		return failed(err)
+	}
+	if d.inflight.Add(1) > d.cap {
+		d.inflight.Add(-1)
+		return d.reject(messages.ErrRejected, outRejected)
+	}
+	if err := d.closedErr(); err != nil {
+		d.release()
+		return d.reject(err, outRejected)
+	}
+	now := time.Now()
+	deadline := now.Add(d.policy.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	j := &job{dep: d, fn: fn, submitted: now, deadline: deadline}
+	j.f.done = make(chan struct{})
+	j.ctx, j.cancel = context.WithDeadline(ctx, deadline)
+	j.stopAfter = context.AfterFunc(j.ctx, j.onContextDone)
+	d.gate(j, now)
+	return &j.f
+}
+
+func (d *dependency) reject(err error, o outcome) *Future {
+	d.counts[o].Add(1)
+	if d.ex.events != nil {
+		d.ex.events.emit(Event{Kind: EventRejected, Dependency: d.name, At: time.Now(), Err: err})
+	}
+	return failed(err)
+}
+
+// gate passes a job through the breaker: CLOSED and Disabled admit it
+// under the generation's permit, OPEN and ForcedOpen turn it away without
+// a message, and HALF_OPEN (or an OPEN period just over) parks it for the
+// breaker actor to grant or refuse a probe permit. The caller owns j.
+func (d *dependency) gate(j *job, now time.Time) {
+	v := d.breaker.View()
+	switch v.State {
+	case messages.Closed, messages.Disabled:
+		j.permit = messages.Permit{Generation: v.Generation}
+		d.dispatch(j)
+	case messages.Open:
+		if now.Before(v.OpenUntil) {
+			d.shortCircuit(j, v, v.OpenUntil.Sub(now))
+			return
+		}
+		d.park(j)
+	case messages.HalfOpen:
+		if v.ProbesFull {
+			d.shortCircuit(j, v, 0)
+			return
+		}
+		d.park(j)
+	default:
+		d.shortCircuit(j, v, 0)
+	}
+}
+
+func (d *dependency) shortCircuit(j *job, v *breaker.View, retryAfter time.Duration) {
+	err := &messages.CircuitOpenError{Name: d.name, FailureCount: v.TripFailures, LastFailure: v.LastFailure, RetryAfter: retryAfter}
+	if j.finish(nil, err, outShortCircuited) && d.ex.events != nil {
+		d.ex.events.emit(Event{Kind: EventRejected, Dependency: d.name, At: time.Now(), Err: err})
+	}
+	d.release()
+}
+
+// dispatch puts j in the queue and wakes an idle worker.
+func (d *dependency) dispatch(j *job) {
+	d.queue <- j // never blocks: see the queue's comment
+	if d.closedErr() != nil {
+		d.drainQueue() // lost a race with close: answer it here
+		return
+	}
+	d.wakeWorker()
+}
+
+func (d *dependency) wakeWorker() {
+	select {
+	case id := <-d.idle:
+		d.root.Send(d.workers[id].pid.Load(), work{})
+	default:
+	}
+}
+
+func (d *dependency) park(j *job) {
+	d.waitMu.Lock()
+	d.waiting = append(d.waiting, j)
+	d.waitMu.Unlock()
+	if d.closedErr() != nil {
+		d.drainWaiting()
+		return
+	}
+	d.root.Send(d.pids.breaker, messages.ProbeWanted{})
+}
+
+// NextWaiting implements breaker.Gate. Jobs already finished (their
+// deadline passed while they waited) are let go here.
+func (d *dependency) NextWaiting() (any, bool) {
+	for {
+		d.waitMu.Lock()
+		if len(d.waiting) == 0 {
+			d.waitMu.Unlock()
+			return nil, false
+		}
+		j := d.waiting[0]
+		d.waiting[0] = nil
+		d.waiting = d.waiting[1:]
+		d.waitMu.Unlock()
+		if !j.f.isDone() {
+			return j, true
+		}
+		d.release()
+	}
+}
+
+// Admit implements breaker.Gate.
+func (d *dependency) Admit(ticket any, p messages.Permit) {
+	j := ticket.(*job)
+	j.permit = p
+	d.dispatch(j)
+}
+
+// Refuse implements breaker.Gate.
+func (d *dependency) Refuse(ticket any, dec breaker.Decision, v *breaker.View) {
+	d.shortCircuit(ticket.(*job), v, max(dec.RetryAfter, 0))
+}
+
+// onDue is the retrier's hand-back: the backoff is over.
+func (d *dependency) onDue(ticket any) {
+	j := ticket.(*job)
+	if j.f.isDone() {
+		d.release()
+		return
+	}
+	if err := d.closedErr(); err != nil {
+		j.finish(nil, err, outFailed)
+		d.release()
+		return
+	}
+	d.gate(j, time.Now())
+}
+
+// onContextDone runs when a job's context ends before the job does: the
+// caller cancelled, or the deadline passed. A retry still waiting on its
+// timer is withdrawn at once.
+func (j *job) onContextDone() {
+	d := j.dep
+	if !j.expire() {
+		return
+	}
+	if d.retrier.Cancel(j) {
+		d.release()
+	}
+}
+
+// settle decides what follows an attempt that returned.
+func (d *dependency) settle(j *job, v any, err error, panicked bool, elapsed time.Duration, attemptTimedOut bool) {
+	now := time.Now()
+	if j.f.isDone() || j.ctx.Err() != nil || !now.Before(j.deadline) {
+		// The job ended while its attempt ran: its deadline passed, the
+		// caller cancelled, or the executor forced it. No late success is
+		// delivered.
+		if j.f.isDone() {
+			d.abandoned.Add(1) // fn outlived its job
+		}
+		j.expire()
+		<-j.f.done
+		o := messages.Failure // the dependency ran out of the caller's time
+		if errors.Is(j.f.err, context.Canceled) || errors.Is(j.f.err, messages.ErrShutdown) ||
+			errors.Is(j.f.err, messages.ErrDependencyDown) {
+			o = messages.Ignored
+		}
+		d.report(j.permit, o, elapsed)
+		d.release()
+		return
+	}
+	switch {
+	case panicked:
+		d.report(j.permit, messages.Failure, elapsed)
+		j.finish(nil, err, outPanicked)
+		d.release()
+		return
+	case err == nil:
+		d.report(j.permit, messages.Success, elapsed)
+		j.finish(v, nil, outSucceeded)
+		d.release()
+		return
+	}
+	if attemptTimedOut {
+		err = d.timeoutError(d.policy.AttemptTimeout)
+	}
+	d.report(j.permit, d.policy.Breaker.Classify(err), elapsed)
+	step := d.policy.Retry.Next(j.attempt, err, j.prevDelay, now, j.deadline, rand.Float64())
+	if step.Retry() {
+		j.prevDelay = step.Delay
+		d.retries.Add(1)
+		d.ex.retryScheduled(d, j.attempt, step.Delay, err)
+		if d.retrier.Request(j, step.Delay) {
+			return // the retrier owns the job now
+		}
+		err = *d.closeErr.Load()
+		j.finish(nil, err, outFailed)
+		d.release()
+		return
+	}
+	o := outFailed
+	if j.attempt > 1 && (step.Stop == retrier.Exhausted || step.Stop == retrier.DeadlineReached) {
+		err = &messages.RetryError{Attempts: j.attempt, Last: err}
+	} else if _, ok := err.(*messages.TimeoutError); ok {
+		o = outTimedOut
+	}
+	j.finish(nil, err, o)
+	d.release()
+}
+
+// report sends an attempt's outcome to the breaker actor, unless it
+// cannot change anything: a success or an ignored outcome under a CLOSED
+// permit while the breaker has no failure run and no rate rule.
+func (d *dependency) report(p messages.Permit, o messages.Outcome, elapsed time.Duration) {
+	if !p.Probe && o != messages.Failure {
+		if v := d.breaker.View(); v.FastSuccess && v.Generation == p.Generation {
+			return
+		}
+	}
+	d.root.Send(d.pids.breaker, messages.Report{Permit: p, Outcome: o, Elapsed: elapsed})
+}
+
+func (d *dependency) timeoutError(budget time.Duration) error {
+	return &messages.TimeoutError{Operation: d.name, Duration: budget, Kind: d.policy.TimeoutKind}
+}
+
+// release gives back an admission slot.
+func (d *dependency) release() {
+	if d.inflight.Add(-1) == 0 && d.closedErr() != nil {
+		d.drainOne.Do(func() { close(d.drained) })
+	}
+}
+
+func (d *dependency) closedErr() error {
+	if p := d.closeErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// close stops admission with err and answers every job that is waiting:
+// queued, parked for a probe or in backoff. Running attempts go on; force
+// answers them. It reports false if the dependency was already closed.
+func (d *dependency) close(err error) bool {
+	d.closeMu.Lock()
+	if d.closeErr.Load() != nil {
+		d.closeMu.Unlock()
+		return false
+	}
+	d.closeErr.Store(&err)
+	d.closeMu.Unlock()
+	for _, t := range d.retrier.Close() {
+		j := t.(*job)
+		j.finish(nil, err, outFailed)
+		d.release()
+	}
+	d.drainWaiting()
+	d.drainQueue()
+	if d.inflight.Load() == 0 {
+		d.drainOne.Do(func() { close(d.drained) })
+	}
+	return true
+}
+
+// force answers the jobs whose attempts are still running and cancels
+// their contexts; their workers let go of them when fn returns.
+func (d *dependency) force() {
+	err := d.closedErr()
+	for i := range d.workers {
+		if j := d.workers[i].running.Load(); j != nil {
+			j.finish(nil, err, outFailed)
+		}
+	}
+}
+
+func (d *dependency) drainQueue() {
+	err := d.closedErr()
+	for {
+		select {
+		case j := <-d.queue:
+			j.finish(nil, err, outFailed)
+			d.release()
+		default:
+			return
+		}
+	}
+}
+
+func (d *dependency) drainWaiting() {
+	err := d.closedErr()
+	d.waitMu.Lock()
+	waiting := d.waiting
+	d.waiting = nil
+	d.waitMu.Unlock()
+	for _, j := range waiting {
+		j.finish(nil, err, outFailed)
+		d.release()
+	}
+}
+
+func (d *dependency) onTransition(t breaker.Transition, v *breaker.View) {
+	d.ex.stateChanged(d, t, v)
+}
+
+func (d *dependency) onRestart(child string, dec supervisor.Decision, reason any) {
+	d.restarts.Add(1)
+	d.ex.actorRestarted(d, child, dec, reason)
+}
+
+// onEscalate marks the dependency down: it fails every waiting and running
+// job with ErrDependencyDown, and later submits fail fast until the name
+// is registered again. The supervisor stops the actors.
+func (d *dependency) onEscalate(child string, dec supervisor.Decision, reason any) {
+	if d.close(messages.ErrDependencyDown) {
+		d.force()
+	}
+	d.ex.escalated(d, child, dec, reason)
+}

@@ -1,0 +1,125 @@
+package executor
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/warden-go/warden/messages"
+)
+
+// Stats describes one dependency. The outcome counters add up: at
+// quiescence Submitted equals Ended(), every submitted job counted once in
+// Succeeded, Failed, TimedOut, ShortCircuited, Rejected, Cancelled or
+// Panicked.
+type Stats struct {
+	Dependency string
+	// State is the breaker's state; Down is set once the dependency's
+	// actors crashed past the restart limit.
+	State State
+	Down  bool
+
+	// Submitted counts every Submit or Do naming this dependency with a
+	// function and a context.
+	Submitted uint64
+	// Succeeded counts jobs that returned a value.
+	Succeeded uint64
+	// Failed counts jobs that ended with the dependency's error, a
+	// *RetryError, ErrShutdown or ErrDependencyDown.
+	Failed uint64
+	// TimedOut counts jobs that ended with a *TimeoutError.
+	TimedOut uint64
+	// ShortCircuited counts jobs turned away by the breaker.
+	ShortCircuited uint64
+	// Rejected counts jobs turned away at admission: the pool was full, or
+	// the executor or the dependency was closing.
+	Rejected uint64
+	// Cancelled counts jobs whose caller cancelled them.
+	Cancelled uint64
+	// Panicked counts jobs that ended with a *PanicError.
+	Panicked uint64
+
+	// Attempts counts attempts started; Retries counts retries scheduled.
+	Attempts, Retries uint64
+	// Abandoned counts attempts whose function was still running when its
+	// job ended (it ignored its context); each kept its worker until it
+	// returned.
+	Abandoned uint64
+	// Restarts counts crashes of the dependency's actors that were
+	// restarted.
+	Restarts uint64
+
+	// InFlight is the number of admitted jobs not yet let go; Queued of
+	// those waiting for a worker; PendingRetries of those waiting for a
+	// retry; WaitingForProbe of those waiting for a probe permit.
+	InFlight                                int64
+	Queued, PendingRetries, WaitingForProbe int
+
+	// FailureRate is the breaker window's share of failures (rate rules
+	// only); ConsecutiveFailures the current run; LastFailure its time.
+	FailureRate         float64
+	ConsecutiveFailures int
+	LastFailure         time.Time
+
+	// EventsDropped counts events dropped executor-wide because the event
+	// buffer was full.
+	EventsDropped uint64
+}
+
+// Ended returns the sum of the outcome counters.
+func (s Stats) Ended() uint64 {
+	return s.Succeeded + s.Failed + s.TimedOut + s.ShortCircuited + s.Rejected + s.Cancelled + s.Panicked
+}
+
+// Stats returns the named dependency's statistics, or an error matching
+// ErrUnknownDependency.
+func (ex *Executor) Stats(dependency string) (Stats, error) {
+	d, err := ex.lookup(dependency)
+	if err != nil {
+		return Stats{}, err
+	}
+	return d.stats(), nil
+}
+
+// Snapshot returns every dependency's statistics, sorted by name.
+func (ex *Executor) Snapshot() []Stats {
+	var out []Stats
+	for _, d := range *ex.deps.Load() {
+		out = append(out, d.stats())
+	}
+	slices.SortFunc(out, func(a, b Stats) int { return strings.Compare(a.Dependency, b.Dependency) })
+	return out
+}
+
+func (d *dependency) stats() Stats {
+	v := d.breaker.View()
+	d.waitMu.Lock()
+	waiting := len(d.waiting)
+	d.waitMu.Unlock()
+	return Stats{
+		Dependency:          d.name,
+		State:               v.State,
+		Down:                errors.Is(d.closedErr(), messages.ErrDependencyDown),
+		Submitted:           d.submitted.Load(),
+		Succeeded:           d.counts[outSucceeded].Load(),
+		Failed:              d.counts[outFailed].Load(),
+		TimedOut:            d.counts[outTimedOut].Load(),
+		ShortCircuited:      d.counts[outShortCircuited].Load(),
+		Rejected:            d.counts[outRejected].Load(),
+		Cancelled:           d.counts[outCancelled].Load(),
+		Panicked:            d.counts[outPanicked].Load(),
+		Attempts:            d.attempts.Load(),
+		Retries:             d.retries.Load(),
+		Abandoned:           d.abandoned.Load(),
+		Restarts:            d.restarts.Load(),
+		InFlight:            d.inflight.Load(),
+		Queued:              len(d.queue),
+		PendingRetries:      d.retrier.Pending(),
+		WaitingForProbe:     waiting,
+		FailureRate:         v.FailureRate,
+		ConsecutiveFailures: v.ConsecutiveFailures,
+		LastFailure:         v.LastFailure,
+		EventsDropped:       d.ex.events.droppedCount(),
+	}
+}

@@ -1,0 +1,162 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/warden-go/warden/actors/supervisor"
+	"github.com/warden-go/warden/messages"
+)
+
+// work wakes an idle worker. It carries no job: jobs wait in the
+// dependency's queue, so a crashed worker loses none.
+type work struct{}
+
+// worker is one of a dependency's fixed set of worker actors. Its state
+// outlives restarts: the producer hands out the same value.
+type worker struct {
+	dep     *dependency
+	id      int
+	pid     atomic.Pointer[actor.PID]
+	running atomic.Pointer[job] // the job whose attempt is executing
+	started bool                // set on the first Started, by the actor only
+}
+
+func workerName(i int) string { return "worker-" + strconv.Itoa(i) }
+
+// Receive implements actor.Actor.
+func (w *worker) Receive(ctx actor.Context) {
+	d := w.dep
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		d.ex.actors.Add(1)
+		if !w.started {
+			w.started = true
+			d.idle <- w.id // never blocks: each worker is in idle at most once
+			if len(d.queue) > 0 {
+				d.wakeWorker()
+			}
+		}
+	case *actor.Restarting, *actor.Stopped:
+		d.ex.actors.Add(-1)
+	case work:
+		w.drain(ctx)
+	case *actor.Stopping:
+	default:
+		d.ex.unexpected.Add(1)
+	}
+}
+
+// drain runs queued jobs until the queue is empty, then goes idle. A
+// worker that crashes here re-sends itself the wake-up it was handling,
+// so it is neither idle nor awake-and-lost after its restart.
+func (w *worker) drain(ctx actor.Context) {
+	d := w.dep
+	defer func() {
+		if r := recover(); r != nil {
+			ctx.Send(ctx.Self(), work{})
+			panic(r)
+		}
+	}()
+	if hook := d.ex.cfg.fault; hook != nil {
+		hook(SiteWorker, d.name)
+	}
+	for {
+		select {
+		case j := <-d.queue:
+			w.run(j)
+		default:
+			d.idle <- w.id // never blocks: see above
+			// A job queued after our last look found no idle worker to
+			// wake; make sure someone takes it.
+			if len(d.queue) > 0 {
+				d.wakeWorker()
+			}
+			return
+		}
+	}
+}
+
+// run makes one attempt of j.
+func (w *worker) run(j *job) {
+	d := w.dep
+	if j.f.isDone() {
+		d.release() // ended while queued: skipped, never run
+		return
+	}
+	if err := d.closedErr(); err != nil {
+		j.finish(nil, err, outFailed)
+		d.release()
+		return
+	}
+	j.attempt++
+	d.attempts.Add(1)
+	start := time.Now()
+	actx, acancel := j.ctx, context.CancelFunc(nil)
+	if at := d.policy.AttemptTimeout; at > 0 && start.Add(at).Before(j.deadline) {
+		actx, acancel = context.WithDeadline(j.ctx, start.Add(at))
+	}
+	w.running.Store(j)
+	var exited bool
+	defer func() {
+		if exited {
+			// fn called runtime.Goexit: this goroutine is ending and its
+			// mailbox run with it. Answer the job, then have the worker
+			// replaced by a new actor.
+			w.running.Store(nil)
+			d.settle(j, nil, &messages.PanicError{Value: errGoexit}, true, time.Since(start), false)
+			go w.replace()
+		}
+	}()
+	v, err, panicked := call(actx, j.fn, &exited)
+	w.running.Store(nil)
+	attemptTimedOut := false
+	if acancel != nil {
+		attemptTimedOut = actx.Err() == context.DeadlineExceeded && j.ctx.Err() == nil
+		acancel()
+	}
+	d.settle(j, v, err, panicked, time.Since(start), attemptTimedOut)
+}
+
+// replace retires a worker whose goroutine runtime.Goexit ended, leaving
+// its mailbox stuck, and asks the supervisor for a new one in its place.
+func (w *worker) replace() {
+	d := w.dep
+	sys := d.ex.system
+	old := w.pid.Load()
+	sys.ProcessRegistry.Remove(old)
+	d.ex.actors.Add(-1)
+	if p, ok := sys.ProcessRegistry.Get(d.pids.supervisor); ok {
+		p.SendSystemMessage(d.pids.supervisor, &actor.Terminated{Who: old})
+	}
+	w.started = false // the new actor starts idle
+	d.root.Send(d.pids.supervisor, supervisor.Replace{Name: workerName(w.id)})
+}
+
+var errGoexit = fmt.Errorf("runtime.Goexit called by the job")
+
+// call runs fn, turning a panic into a *PanicError. If fn calls
+// runtime.Goexit, which cannot be stopped, call sets *exited and does not
+// return.
+func call(ctx context.Context, fn func(context.Context) (any, error), exited *bool) (v any, err error, panicked bool) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if r := recover(); r != nil {
+			v, err, panicked = nil, &messages.PanicError{Value: r, Stack: debug.Stack()}, true
+			return
+		}
+		*exited = true
+	}()
+	v, err = fn(ctx)
+	returned = true
+	return v, err, false
+}
