@@ -115,8 +115,8 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 				}
 			}
 		},
-		Timers:     &ex.timers,
-		Actors:     &ex.actors,
+		Timers: &ex.timers,
+		Actors: &ex.actors,
 	})
 	if err != nil {
 		return nil, err
