@@ -295,7 +295,7 @@ func (d *dependency) onDue(ticket any) {
 // timer is withdrawn at once.
 func (j *job) onContextDone() {
 	d := j.dep
-	if !j.expire() {
+	if !j.expireVia(false) {
 		return
 	}
 	if d.retrier.Cancel(j) {

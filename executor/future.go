@@ -124,11 +124,18 @@ type job struct {
 // releases the job's context resources; it never releases the admission
 // slot, which is the owner's to do.
 func (j *job) finish(v any, err error, o outcome) bool {
+	return j.end(v, err, o, true)
+}
+
+// end is finish; stop says whether to unregister the context callback,
+// which the callback itself must not do (it may run before Submit has
+// stored the function that stops it).
+func (j *job) end(v any, err error, o outcome, stop bool) bool {
 	if !j.f.complete(v, err) {
 		return false
 	}
 	j.dep.counts[o].Add(1)
-	if j.stopAfter != nil {
+	if stop {
 		j.stopAfter()
 	}
 	j.cancel()
@@ -137,9 +144,11 @@ func (j *job) finish(v any, err error, o outcome) bool {
 
 // expire finishes a job whose context ended: the caller cancelled it, or
 // its deadline passed.
-func (j *job) expire() bool {
+func (j *job) expire() bool { return j.expireVia(true) }
+
+func (j *job) expireVia(stop bool) bool {
 	if j.ctx.Err() == context.Canceled {
-		return j.finish(nil, context.Canceled, outCancelled)
+		return j.end(nil, context.Canceled, outCancelled, stop)
 	}
-	return j.finish(nil, j.dep.timeoutError(j.deadline.Sub(j.submitted)), outTimedOut)
+	return j.end(nil, j.dep.timeoutError(j.deadline.Sub(j.submitted)), outTimedOut, stop)
 }
