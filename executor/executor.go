@@ -34,7 +34,6 @@ type Executor struct {
 	closing      atomic.Bool
 	shutdownOnce sync.Once
 	shutdownDone chan struct{}
-	shutdownErr  error
 
 	actors     atomic.Int64 // live actor instances
 	timers     atomic.Int64 // pending timers
@@ -218,42 +217,45 @@ func (ex *Executor) Breaker(ctx context.Context, dependency string, op Control) 
 }
 
 // Shutdown stops admission (later submits get ErrShutdown), answers every
-// job still queued or waiting to retry with ErrShutdown, lets running
-// attempts finish until ctx is done, then answers what is left with
+// job still queued or waiting to retry with ErrShutdown, and lets running
+// attempts finish until ctx is done; then it answers what is left with
 // ErrShutdown, stops every actor and timer and waits for the executor's
-// goroutines. It returns ctx.Err() if ctx ended first, nil otherwise. It is
-// idempotent and safe for concurrent use; every call waits for the first
-// to finish or for its own ctx.
+// goroutines. It returns nil once all that is done, or ctx.Err() if ctx
+// ends first; the stopping then goes on in the background, waiting for
+// job functions that ignore their context to return. It is idempotent and
+// safe for concurrent use: every call waits for the same shutdown.
 func (ex *Executor) Shutdown(ctx context.Context) error {
-	ex.shutdownOnce.Do(func() { go ex.shutdown(ctx) })
+	grace := make(chan struct{})
+	ex.shutdownOnce.Do(func() { go ex.shutdown(grace) })
 	select {
 	case <-ex.shutdownDone:
-		return ex.shutdownErr
+		return nil
 	case <-ctx.Done():
+		close(grace)
 		return ctx.Err()
 	}
 }
 
-func (ex *Executor) shutdown(ctx context.Context) {
+// shutdown runs once. grace is closed when the first caller's context
+// ends: running attempts are then answered without waiting for them.
+func (ex *Executor) shutdown(grace <-chan struct{}) {
 	defer close(ex.shutdownDone)
 	ex.mu.Lock()
 	ex.closing.Store(true)
-	ex.mu.Unlock()
 	var deps []*dependency
 	for _, d := range *ex.deps.Load() {
 		deps = append(deps, d)
 	}
 	deps = append(deps, ex.retired...)
+	ex.mu.Unlock()
 
 	for _, d := range deps {
 		d.close(messages.ErrShutdown)
 	}
-	var err error
 	for _, d := range deps {
 		select {
 		case <-d.drained:
-		case <-ctx.Done():
-			err = ctx.Err()
+		case <-grace:
 		}
 	}
 	for _, d := range deps {
@@ -261,20 +263,13 @@ func (ex *Executor) shutdown(ctx context.Context) {
 		ex.system.Root.Stop(d.pids.supervisor)
 	}
 	for _, d := range deps {
-		select {
-		case <-d.stopped:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
+		<-d.stopped
 	}
 	ex.events.close()
-	if err == nil {
-		ex.dispatcher.close()
-	}
+	ex.dispatcher.close()
 	if ex.ownSystem {
 		ex.system.Shutdown()
 	}
-	ex.shutdownErr = err
 }
 
 // Gauges are live counts of what the executor holds; all are zero after a

@@ -15,8 +15,6 @@ type Future struct {
 	state atomic.Uint32
 	val   any
 	err   error
-
-	job *job
 }
 
 const (
@@ -117,7 +115,6 @@ type job struct {
 	attempt   int
 	prevDelay time.Duration
 	permit    messages.Permit
-	running   atomic.Bool // an attempt's fn is executing
 }
 
 // finish records the job's result and counts its outcome, once. It
