@@ -1,0 +1,31 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// The demo runs for real over loopback, at 6 seconds so that each phase
+// lasts long enough to be robust on a loaded machine: two seconds of
+// brownout, then over two seconds of health with a probe every 0.8 s.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time demo")
+	}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, newScript(6*time.Second)))
+	s := out.String()
+	assert.Contains(t, s, "inventory breaker closed -> open")
+	assert.Contains(t, s, "inventory breaker half-open -> closed")
+	assert.NotContains(t, s, "payments breaker", "the healthy dependency's breaker never moved")
+	assert.Contains(t, s, "every job ended exactly once")
+	t.Log("\n" + s)
+}
