@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -377,4 +379,19 @@ func TestPresets(t *testing.T) {
 	d := Policy{}.withDefaults()
 	assert.Equal(t, Pool{Workers: DefaultWorkers, Queue: DefaultQueue}, d.Pool)
 	assert.Equal(t, StandardTimeout, d.Timeout)
+}
+
+func TestWithActorSystem(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return slog.New(slog.DiscardHandler)
+		}))
+		ex := start(t, WithDependency("db", fast()), WithActorSystem(sys))
+		v, err := Do(t.Context(), ex, "db", ok(2))
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		stop(t, ex)
+		assert.False(t, sys.IsStopped(), "the caller's system is the caller's to stop")
+		sys.Shutdown()
+	})
 }

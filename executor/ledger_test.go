@@ -104,6 +104,9 @@ func TestLedger(t *testing.T) {
 					f := ex.Submit(ctx, e.dep, func(ctx context.Context) (any, error) {
 						mu.Lock()
 						e.runs++
+						if !time.Now().Before(e.deadline) {
+							t.Errorf("job %d: an attempt started at or after its deadline", id)
+						}
 						mu.Unlock()
 						switch {
 						case brownout:

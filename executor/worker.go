@@ -86,8 +86,11 @@ func (w *worker) drain(ctx actor.Context) {
 // run makes one attempt of j.
 func (w *worker) run(j *job) {
 	d := w.dep
-	if j.f.isDone() {
-		d.release() // ended while queued: skipped, never run
+	if j.f.isDone() || !time.Now().Before(j.deadline) {
+		// It ended, or its deadline passed, while it waited: it is
+		// skipped, and no attempt starts late.
+		j.expire()
+		d.release()
 		return
 	}
 	if err := d.closedErr(); err != nil {
