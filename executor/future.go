@@ -66,18 +66,6 @@ func (f *Future) Wait(ctx context.Context) (any, error) {
 	}
 }
 
-// complete records the result once; later calls change nothing and
-// report false.
-func (f *Future) complete(v any, err error) bool {
-	if !f.state.CompareAndSwap(pending, completing) {
-		return false
-	}
-	f.val, f.err = v, err
-	f.state.Store(completed)
-	close(f.done)
-	return true
-}
-
 func (f *Future) isDone() bool { return f.state.Load() != pending }
 
 // outcome is how a job ended, for the per-dependency counters.
@@ -128,10 +116,15 @@ func (j *job) finish(v any, err error, o outcome) bool {
 // which the callback itself must not do (it may run before Submit has
 // stored the function that stops it).
 func (j *job) end(v any, err error, o outcome, stop bool) bool {
-	if !j.f.complete(v, err) {
+	f := &j.f
+	if !f.state.CompareAndSwap(pending, completing) {
 		return false
 	}
+	// Count first, so that a caller who has its result sees it counted.
 	j.dep.counts[o].Add(1)
+	f.val, f.err = v, err
+	f.state.Store(completed)
+	close(f.done)
 	if stop {
 		j.stopAfter()
 	}

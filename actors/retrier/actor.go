@@ -14,7 +14,8 @@ import (
 type Hooks struct {
 	// OnDue is called inside the actor for each job whose backoff is over:
 	// the owner passes it through the breaker gate again and dispatches it.
-	// It must not block. Required.
+	// It runs under the Core's lock, so it must not block or call back
+	// into the Core. Required.
 	OnDue func(ticket any)
 	// Fault, if set, is called with each message before it is handled; a
 	// panic in it crashes the actor, for fault drills.
@@ -48,7 +49,6 @@ type Core struct {
 	requested []request
 	timers    map[any]*pending // by ticket: one pending retry per job
 	due       []any
-	current   any // the due ticket being handed to OnDue
 
 	unexpected atomic.Uint64
 }
@@ -108,10 +108,6 @@ func (c *Core) Close() []any {
 		out = append(out, t)
 	}
 	out = append(out, c.due...)
-	if c.current != nil {
-		out = append(out, c.current)
-		c.current = nil
-	}
 	c.requested, c.due = nil, nil
 	clear(c.timers)
 	return out
@@ -170,24 +166,27 @@ func (c *Core) arm() {
 	c.requested = c.requested[:0]
 }
 
-// nextDue takes the next due ticket, remembering it until done is called,
-// so a crash while handing it over loses nothing.
-func (c *Core) nextDue() (any, bool) {
+// deliverOne hands the next due ticket to OnDue. It holds the lock
+// throughout, so Close never sees a ticket that is being handed over; if
+// OnDue panics, the ticket goes back to the front of the due list.
+func (c *Core) deliverOne() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.due) == 0 {
-		return nil, false
+		return false
 	}
 	t := c.due[0]
+	c.due[0] = nil
 	c.due = c.due[1:]
-	c.current = t
-	return t, true
-}
-
-func (c *Core) handed() {
-	c.mu.Lock()
-	c.current = nil
-	c.mu.Unlock()
+	handed := false
+	defer func() {
+		if !handed {
+			c.due = append([]any{t}, c.due...)
+		}
+	}()
+	c.hooks.OnDue(t)
+	handed = true
+	return true
 }
 
 // Actor is the retrier actor: it arms the timers and hands due jobs back.
@@ -210,7 +209,6 @@ func (a *Actor) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		return
 	}
-	defer c.salvage()
 	if c.hooks.Fault != nil {
 		c.hooks.Fault(msg)
 	}
@@ -224,27 +222,7 @@ func (a *Actor) Receive(ctx actor.Context) {
 }
 
 func (c *Core) deliver() {
-	for {
-		t, ok := c.nextDue()
-		if !ok {
-			return
-		}
-		c.hooks.OnDue(t)
-		c.handed()
-	}
-}
-
-// salvage puts back a due job whose hand-over panicked, then lets the
-// panic through to the supervisor; the restarted actor delivers it.
-func (c *Core) salvage() {
-	if r := recover(); r != nil {
-		c.mu.Lock()
-		if c.current != nil {
-			c.due = append([]any{c.current}, c.due...)
-			c.current = nil
-		}
-		c.mu.Unlock()
-		panic(r)
+	for c.deliverOne() {
 	}
 }
 
