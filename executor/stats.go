@@ -56,8 +56,9 @@ type Stats struct {
 	InFlight                                int64
 	Queued, PendingRetries, WaitingForProbe int
 
-	// FailureRate is the breaker window's share of failures (rate rules
-	// only); ConsecutiveFailures the current run; LastFailure its time.
+	// FailureRate is the breaker window's share of failures, zero unless
+	// the breaker has a rate rule; ConsecutiveFailures the current run;
+	// LastFailure the time of the last failure.
 	FailureRate         float64
 	ConsecutiveFailures int
 	LastFailure         time.Time
@@ -97,6 +98,10 @@ func (d *dependency) stats() Stats {
 	d.waitMu.Lock()
 	waiting := len(d.waiting)
 	d.waitMu.Unlock()
+	rate := v.FailureRate
+	if b := d.policy.Breaker; b.FailureRateThreshold == 0 && b.SlowCallRateThreshold == 0 {
+		rate = 0 // without a rate rule successes skip the window: no rate to show
+	}
 	return Stats{
 		Dependency:          d.name,
 		State:               v.State,
@@ -117,7 +122,7 @@ func (d *dependency) stats() Stats {
 		Queued:              len(d.queue),
 		PendingRetries:      d.retrier.Pending(),
 		WaitingForProbe:     waiting,
-		FailureRate:         v.FailureRate,
+		FailureRate:         rate,
 		ConsecutiveFailures: v.ConsecutiveFailures,
 		LastFailure:         v.LastFailure,
 		EventsDropped:       d.ex.events.droppedCount(),
