@@ -50,6 +50,8 @@ type dependency struct {
 	waitMu  sync.Mutex
 	waiting []*job // jobs waiting for a HALF_OPEN probe permit
 
+	rejectCache atomic.Pointer[rejection]
+
 	closeErr atomic.Pointer[error] // set once: ErrShutdown or ErrDependencyDown
 	closeMu  sync.Mutex
 	drained  chan struct{} // closed when closed and nothing is in flight
@@ -142,13 +144,24 @@ func (d *dependency) faultAt(site Site) func(any) {
 	return func(any) { hook(site, d.name) }
 }
 
-// submit admits a job, passes it through the breaker gate and hands it to
-// a worker. It never blocks.
-func (d *dependency) submit(ctx context.Context, fn func(context.Context) (any, error)) *Future {
+// admit decides at once whether a job may enter: it counts the
+// submission, and turns it away for a context already done, an open
+// breaker, a full pool or a closing dependency. It allocates nothing;
+// an open breaker's rejection is shared (see rejection). On success the
+// caller must launch a job, which then owns the admission slot.
+func (d *dependency) admit(ctx context.Context) error {
 	d.submitted.Add(1)
 	if err := ctx.Err(); err != nil {
 		d.counts[outCancelled].Add(1)
-		return failed(err)
+		return err
+	}
+	if v := d.breaker.View(); v.State == messages.Open || v.State == messages.ForcedOpen {
+		// The breaker actor's timer ends the open period on time, so an
+		// open state is trusted without reading the clock.
+		d.counts[outShortCircuited].Add(1)
+		err := d.rejection(v)
+		d.emitRejected(err)
+		return err
 	}
 	if d.inflight.Add(1) > d.cap {
 		d.inflight.Add(-1)
@@ -158,25 +171,62 @@ func (d *dependency) submit(ctx context.Context, fn func(context.Context) (any, 
 		d.release()
 		return d.reject(err, outRejected)
 	}
+	return nil
+}
+
+// launch sets up an admitted job's deadline and cancellation, passes it
+// through the breaker gate and hands it to a worker. It never blocks.
+func (d *dependency) launch(ctx context.Context, j *job) {
 	now := time.Now()
 	deadline := now.Add(d.policy.Timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
-	j := &job{dep: d, fn: fn, submitted: now, deadline: deadline}
+	j.dep, j.parent, j.submitted, j.deadline, j.actxDeadline = d, ctx, now, deadline, deadline
 	j.f.done = make(chan struct{})
-	j.ctx, j.cancel = context.WithDeadline(ctx, deadline)
-	j.stopAfter = context.AfterFunc(j.ctx, j.onContextDone)
+	j.mu.Lock()
+	j.deadlineT = d.ex.jobTimers.arm(j, deadline.Sub(now), false)
+	if ctx.Done() != nil {
+		j.stopParent = context.AfterFunc(ctx, j.onParentDone)
+	}
+	j.mu.Unlock()
 	d.gate(j, now)
-	return &j.f
 }
 
-func (d *dependency) reject(err error, o outcome) *Future {
-	d.counts[o].Add(1)
+// rejection returns the error for a call an open breaker turns away. It
+// is shared by the calls of the same millisecond, so rejecting allocates
+// nothing in the steady state; RetryAfter is exact to the millisecond.
+func (d *dependency) rejection(v *breaker.View) error {
+	ms := time.Since(d.ex.epoch).Milliseconds()
+	if c := d.rejectCache.Load(); c != nil && c.view == v && c.ms == ms {
+		return c.err
+	}
+	var after time.Duration
+	if v.State == messages.Open {
+		after = max(time.Until(v.OpenUntil), 0)
+	}
+	c := &rejection{view: v, ms: ms, err: &messages.CircuitOpenError{
+		Name: d.name, FailureCount: v.TripFailures, LastFailure: v.LastFailure, RetryAfter: after}}
+	d.rejectCache.Store(c)
+	return c.err
+}
+
+type rejection struct {
+	view *breaker.View
+	ms   int64
+	err  *messages.CircuitOpenError
+}
+
+func (d *dependency) emitRejected(err error) {
 	if d.ex.events != nil {
 		d.ex.events.emit(Event{Kind: EventRejected, Dependency: d.name, At: time.Now(), Err: err})
 	}
-	return failed(err)
+}
+
+func (d *dependency) reject(err error, o outcome) error {
+	d.counts[o].Add(1)
+	d.emitRejected(err)
+	return err
 }
 
 // gate passes a job through the breaker: CLOSED and Disabled admit it
@@ -208,8 +258,8 @@ func (d *dependency) gate(j *job, now time.Time) {
 
 func (d *dependency) shortCircuit(j *job, v *breaker.View, retryAfter time.Duration) {
 	err := &messages.CircuitOpenError{Name: d.name, FailureCount: v.TripFailures, LastFailure: v.LastFailure, RetryAfter: retryAfter}
-	if j.finish(nil, err, outShortCircuited) && d.ex.events != nil {
-		d.ex.events.emit(Event{Kind: EventRejected, Dependency: d.name, At: time.Now(), Err: err})
+	if j.finish(nil, err, outShortCircuited) {
+		d.emitRejected(err)
 	}
 	d.release()
 }
@@ -290,30 +340,17 @@ func (d *dependency) onDue(ticket any) {
 	d.gate(j, time.Now())
 }
 
-// onContextDone runs when a job's context ends before the job does: the
-// caller cancelled, or the deadline passed. A retry still waiting on its
-// timer is withdrawn at once.
-func (j *job) onContextDone() {
-	d := j.dep
-	if !j.expireVia(false) {
-		return
-	}
-	if d.retrier.Cancel(j) {
-		d.release()
-	}
-}
-
 // settle decides what follows an attempt that returned.
-func (d *dependency) settle(j *job, v any, err error, panicked bool, elapsed time.Duration, attemptTimedOut bool) {
-	now := time.Now()
-	if j.f.isDone() || j.ctx.Err() != nil || !now.Before(j.deadline) {
+func (d *dependency) settle(j *job, v any, err error, panicked bool, start, now time.Time, attemptTimedOut bool) {
+	elapsed := now.Sub(start)
+	if j.f.isDone() || j.endedBy() != nil || !now.Before(j.deadline) {
 		// The job ended while its attempt ran: its deadline passed, the
 		// caller cancelled, or the executor forced it. No late success is
 		// delivered.
 		if j.f.isDone() {
 			d.abandoned.Add(1) // fn outlived its job
 		}
-		j.expire()
+		j.onDeadline() // if nothing ended it yet, its deadline has passed
 		<-j.f.done
 		o := messages.Failure // the dependency ran out of the caller's time
 		if errors.Is(j.f.err, context.Canceled) || errors.Is(j.f.err, messages.ErrShutdown) ||

@@ -35,6 +35,8 @@ type Executor struct {
 	shutdownOnce sync.Once
 	shutdownDone chan struct{}
 
+	epoch      time.Time // a monotonic origin for cheap elapsed-time reads
+	jobTimers  timerPool
 	actors     atomic.Int64 // live actor instances
 	timers     atomic.Int64 // pending timers
 	unexpected atomic.Uint64
@@ -45,7 +47,7 @@ type Executor struct {
 // matching ErrInvalidPolicy that names every bad field; nothing is left
 // running then.
 func New(opts ...Option) (*Executor, error) {
-	ex := &Executor{shutdownDone: make(chan struct{})}
+	ex := &Executor{shutdownDone: make(chan struct{}), epoch: time.Now()}
 	for _, o := range opts {
 		o.apply(&ex.cfg)
 	}
@@ -154,17 +156,31 @@ func (ex *Executor) lookup(name string) (*dependency, error) {
 // AttemptTimeout. Cancelling ctx cancels the job, which then ends with
 // ctx.Err().
 func (ex *Executor) Submit(ctx context.Context, dependency string, fn func(context.Context) (any, error)) *Future {
-	if ctx == nil || fn == nil {
-		return failed(fmt.Errorf("%w: nil context or function for %q", messages.ErrInvalidJob, dependency))
-	}
-	if ex.closing.Load() {
-		return failed(messages.ErrShutdown)
-	}
-	d, err := ex.lookup(dependency)
+	j, err := startJob(ctx, ex, dependency, fn)
 	if err != nil {
 		return failed(err)
 	}
-	return d.submit(ctx, fn)
+	return &j.f
+}
+
+// startJob admits and launches a job for fn, or says at once why not.
+func startJob[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error)) (*job, error) {
+	if ctx == nil || fn == nil {
+		return nil, fmt.Errorf("%w: nil context or function for %q", messages.ErrInvalidJob, dependency)
+	}
+	if ex.closing.Load() {
+		return nil, messages.ErrShutdown
+	}
+	d, err := ex.lookup(dependency)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.admit(ctx); err != nil {
+		return nil, err
+	}
+	j := newJob(fn)
+	d.launch(ctx, j)
+	return j, nil
 }
 
 // Do runs fn as a job of the named dependency and waits for its result,
@@ -172,15 +188,15 @@ func (ex *Executor) Submit(ctx context.Context, dependency string, fn func(conte
 // from ctx, so cancelling ctx ends the job with ctx.Err().
 func Do[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
-	if fn == nil {
-		return zero, fmt.Errorf("%w: nil function for %q", messages.ErrInvalidJob, dependency)
+	j, err := startJob(ctx, ex, dependency, fn)
+	if err != nil {
+		return zero, err
 	}
-	f := ex.Submit(ctx, dependency, func(ctx context.Context) (any, error) { return fn(ctx) })
-	<-f.done
-	if f.err != nil {
-		return zero, f.err
+	<-j.f.done
+	if j.f.err != nil {
+		return zero, j.f.err
 	}
-	v, _ := f.val.(T)
+	v, _ := j.f.val.(T)
 	return v, nil
 }
 

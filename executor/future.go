@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -82,40 +83,61 @@ const (
 	numOutcomes
 )
 
-// job is one submitted call travelling through a dependency. It is owned
-// by one place at a time (the queue and a worker, the retrier, the probe
-// waiting list), and that owner releases its admission slot when it lets
-// go of a finished job.
+// job is one submitted call travelling through a dependency, and the
+// context its function runs with (see jobctx.go). It is owned by one
+// place at a time (the queue and a worker, the retrier, the probe waiting
+// list), and that owner releases its admission slot when it lets go of a
+// finished job. A job never enters an actor's mailbox.
 type job struct {
 	f   Future
 	dep *dependency
-	fn  func(context.Context) (any, error)
 
-	// ctx is the caller's context bounded by the job's deadline. A job is
-	// not a message: it never enters an actor's mailbox, and it carries
-	// the caller's context so values such as trace spans reach fn.
-	ctx       context.Context
-	cancel    context.CancelFunc
-	stopAfter func() bool
+	// fn runs the caller's function with its own result type; it is the
+	// typedJob that holds this job, so Do needs no wrapping closure.
+	fn runner
 
-	submitted time.Time
-	deadline  time.Time
-	attempt   int
-	prevDelay time.Duration
-	permit    messages.Permit
+	parent          context.Context // the caller's: values, cancellation
+	submitted       time.Time
+	deadline        time.Time
+	attempt         int
+	prevDelay       time.Duration
+	permit          messages.Permit
+	attemptTimedOut atomic.Bool
+
+	mu           sync.Mutex
+	deadlineT    *jobTimer
+	attemptT     *jobTimer
+	stopParent   func() bool
+	ended        error // why the job's context ended for good, or nil
+	actxErr      error // why the current attempt's context ended, or nil
+	actxDone     chan struct{}
+	actxDeadline time.Time
+	afters       map[uint64]func()
+	afterSeq     uint64
 }
 
-// finish records the job's result and counts its outcome, once. It
-// releases the job's context resources; it never releases the admission
+// runner calls a job's function.
+type runner interface{ run(*job) (any, error) }
+
+// typedJob holds a job and its function, in one allocation.
+type typedJob[T any] struct {
+	job
+	call func(context.Context) (T, error)
+}
+
+func (t *typedJob[T]) run(j *job) (any, error) { return t.call(j) }
+
+// newJob allocates a job for fn.
+func newJob[T any](fn func(context.Context) (T, error)) *job {
+	t := &typedJob[T]{call: fn}
+	t.job.fn = t
+	return &t.job
+}
+
+// finish records the job's result and counts its outcome, once, then
+// stops its timers and ends its context. It never releases the admission
 // slot, which is the owner's to do.
 func (j *job) finish(v any, err error, o outcome) bool {
-	return j.end(v, err, o, true)
-}
-
-// end is finish; stop says whether to unregister the context callback,
-// which the callback itself must not do (it may run before Submit has
-// stored the function that stops it).
-func (j *job) end(v any, err error, o outcome, stop bool) bool {
 	f := &j.f
 	if !f.state.CompareAndSwap(pending, completing) {
 		return false
@@ -125,20 +147,33 @@ func (j *job) end(v any, err error, o outcome, stop bool) bool {
 	f.val, f.err = v, err
 	f.state.Store(completed)
 	close(f.done)
-	if stop {
-		j.stopAfter()
+
+	j.mu.Lock()
+	dt, at, stop := j.deadlineT, j.attemptT, j.stopParent
+	j.deadlineT, j.attemptT, j.stopParent = nil, nil, nil
+	j.mu.Unlock()
+	ts := &j.dep.ex.jobTimers
+	ts.disarm(dt)
+	ts.disarm(at)
+	if stop != nil {
+		stop()
 	}
-	j.cancel()
+	j.endAttempt(context.Canceled)
 	return true
 }
 
-// expire finishes a job whose context ended: the caller cancelled it, or
-// its deadline passed.
-func (j *job) expire() bool { return j.expireVia(true) }
-
-func (j *job) expireVia(stop bool) bool {
-	if j.ctx.Err() == context.Canceled {
-		return j.end(nil, context.Canceled, outCancelled, stop)
+// expired finishes a job whose context ended for good: with a
+// *TimeoutError at its deadline, with the caller's error when the caller
+// cancelled. A retry still waiting on its timer is withdrawn at once.
+func (j *job) expired() {
+	d := j.dep
+	var ok bool
+	if err := j.endedBy(); err == context.DeadlineExceeded {
+		ok = j.finish(nil, d.timeoutError(j.deadline.Sub(j.submitted)), outTimedOut)
+	} else {
+		ok = j.finish(nil, err, outCancelled)
 	}
-	return j.end(nil, j.dep.timeoutError(j.deadline.Sub(j.submitted)), outTimedOut, stop)
+	if ok && d.retrier.Cancel(j) {
+		d.release()
+	}
 }

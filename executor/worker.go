@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
@@ -71,7 +72,14 @@ func (w *worker) drain(ctx actor.Context) {
 		select {
 		case j := <-d.queue:
 			w.run(j)
+			continue
 		default:
+		}
+		if j := w.linger(); j != nil {
+			w.run(j)
+			continue
+		}
+		{
 			d.idle <- w.id // never blocks: see above
 			// A job queued after our last look found no idle worker to
 			// wake; make sure someone takes it.
@@ -83,13 +91,32 @@ func (w *worker) drain(ctx actor.Context) {
 	}
 }
 
+// lingerYields is how many times a worker whose queue ran dry yields the
+// processor before it goes idle. A job that arrives meanwhile, as the next
+// job of a caller that just got its result usually does, is taken without
+// the wake-up message an idle worker would need.
+const lingerYields = 3
+
+func (w *worker) linger() *job {
+	for range lingerYields {
+		runtime.Gosched()
+		select {
+		case j := <-w.dep.queue:
+			return j
+		default:
+		}
+	}
+	return nil
+}
+
 // run makes one attempt of j.
 func (w *worker) run(j *job) {
 	d := w.dep
-	if j.f.isDone() || !time.Now().Before(j.deadline) {
+	start := time.Now()
+	if j.f.isDone() || !start.Before(j.deadline) {
 		// It ended, or its deadline passed, while it waited: it is
 		// skipped, and no attempt starts late.
-		j.expire()
+		j.onDeadline()
 		d.release()
 		return
 	}
@@ -98,12 +125,25 @@ func (w *worker) run(j *job) {
 		d.release()
 		return
 	}
+	dl := j.deadline
+	at := d.policy.AttemptTimeout
+	limited := at > 0 && start.Add(at).Before(j.deadline)
+	if limited {
+		dl = start.Add(at)
+	}
+	if !j.startAttempt(dl) {
+		// Its context ended just now; whoever ended it answers it.
+		<-j.f.done
+		d.release()
+		return
+	}
 	j.attempt++
 	d.attempts.Add(1)
-	start := time.Now()
-	actx, acancel := j.ctx, context.CancelFunc(nil)
-	if at := d.policy.AttemptTimeout; at > 0 && start.Add(at).Before(j.deadline) {
-		actx, acancel = context.WithDeadline(j.ctx, start.Add(at))
+	j.attemptTimedOut.Store(false)
+	if limited {
+		j.mu.Lock()
+		j.attemptT = d.ex.jobTimers.arm(j, at, true)
+		j.mu.Unlock()
 	}
 	w.running.Store(j)
 	var exited bool
@@ -113,18 +153,26 @@ func (w *worker) run(j *job) {
 			// mailbox run with it. Answer the job, then have the worker
 			// replaced by a new actor.
 			w.running.Store(nil)
-			d.settle(j, nil, &messages.PanicError{Value: errGoexit}, true, time.Since(start), false)
+			d.settle(j, nil, &messages.PanicError{Value: errGoexit}, true, start, time.Now(), false)
 			go w.replace()
 		}
 	}()
-	v, err, panicked := call(actx, j.fn, &exited)
+	v, err, panicked := call(j, &exited)
 	w.running.Store(nil)
-	attemptTimedOut := false
-	if acancel != nil {
-		attemptTimedOut = actx.Err() == context.DeadlineExceeded && j.ctx.Err() == nil
-		acancel()
+	if limited {
+		j.mu.Lock()
+		t := j.attemptT
+		j.attemptT = nil
+		j.mu.Unlock()
+		d.ex.jobTimers.disarm(t)
 	}
-	d.settle(j, v, err, panicked, time.Since(start), attemptTimedOut)
+	timedOut := j.attemptTimedOut.Load() && j.endedBy() == nil
+	if !timedOut {
+		// The attempt is over: its context ends, as a per-attempt
+		// context's cancel would end it.
+		j.endAttempt(context.Canceled)
+	}
+	d.settle(j, v, err, panicked, start, time.Now(), timedOut)
 }
 
 // replace retires a worker whose goroutine runtime.Goexit ended, leaving
@@ -144,10 +192,10 @@ func (w *worker) replace() {
 
 var errGoexit = fmt.Errorf("runtime.Goexit called by the job")
 
-// call runs fn, turning a panic into a *PanicError. If fn calls
-// runtime.Goexit, which cannot be stopped, call sets *exited and does not
-// return.
-func call(ctx context.Context, fn func(context.Context) (any, error), exited *bool) (v any, err error, panicked bool) {
+// call runs the job's function, turning a panic into a *PanicError. If it
+// calls runtime.Goexit, which cannot be stopped, call sets *exited and
+// does not return.
+func call(j *job, exited *bool) (v any, err error, panicked bool) {
 	returned := false
 	defer func() {
 		if returned {
@@ -159,7 +207,7 @@ func call(ctx context.Context, fn func(context.Context) (any, error), exited *bo
 		}
 		*exited = true
 	}()
-	v, err = fn(ctx)
+	v, err = j.fn.run(j)
 	returned = true
 	return v, err, false
 }

@@ -1,0 +1,198 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	ebreaker "github.com/eapache/go-resiliency/breaker"
+	"github.com/failsafe-go/failsafe-go"
+	fcircuit "github.com/failsafe-go/failsafe-go/circuitbreaker"
+	fretry "github.com/failsafe-go/failsafe-go/retrypolicy"
+	ftimeout "github.com/failsafe-go/failsafe-go/timeout"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/actors/retrier"
+	"github.com/warden-go/warden/executor"
+)
+
+// job is the work under test: it returns its argument, or an error.
+type job func(ctx context.Context) (int, error)
+
+// caller runs one job against dependency dep and returns its result.
+type caller func(ctx context.Context, dep int, fn job) (int, error)
+
+// setup says what a peer is built for.
+type setup struct {
+	deps, par int
+	// threshold is the consecutive failures that open a breaker.
+	threshold int
+}
+
+// peer builds a caller for a setup; stop releases what it started.
+type peer struct {
+	name  string
+	build func(s setup) (call caller, stop func(), err error)
+}
+
+const poolWorkers = 4 // per dependency, for every pooled peer
+
+var errTransient = errors.New("transient")
+
+var (
+	direct = peer{"direct", func(setup) (caller, func(), error) {
+		return func(ctx context.Context, _ int, fn job) (int, error) { return fn(ctx) }, func() {}, nil
+	}}
+	chanPool = peer{"chanpool", func(s setup) (caller, func(), error) {
+		pools := newPools(s.deps, s.par)
+		return func(ctx context.Context, dep int, fn job) (int, error) { return pools[dep].call(ctx, fn) },
+			func() { stopPools(pools) }, nil
+	}}
+	gobreakerPool = peer{"chanpool+gobreaker", func(s setup) (caller, func(), error) {
+		pools := newPools(s.deps, s.par)
+		cbs := make([]*gobreaker.CircuitBreaker[int], s.deps)
+		for i := range cbs {
+			cbs[i] = gobreaker.NewCircuitBreaker[int](gobreaker.Settings{
+				Name:        fmt.Sprint("dep-", i),
+				Timeout:     time.Hour,
+				ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(s.threshold) },
+			})
+		}
+		return func(ctx context.Context, dep int, fn job) (int, error) {
+			return cbs[dep].Execute(func() (int, error) { return pools[dep].call(ctx, fn) })
+		}, func() { stopPools(pools) }, nil
+	}}
+	eapache = peer{"eapache", func(s setup) (caller, func(), error) {
+		bs := make([]*ebreaker.Breaker, s.deps)
+		for i := range bs {
+			bs[i] = ebreaker.New(s.threshold, 1, time.Hour)
+		}
+		return func(ctx context.Context, dep int, fn job) (int, error) {
+			var v int
+			err := bs[dep].Run(func() (err error) { v, err = fn(ctx); return err })
+			return v, err
+		}, func() {}, nil
+	}}
+	failsafeBreaker = peer{"failsafe-breaker", func(s setup) (caller, func(), error) {
+		exs := make([]failsafe.Executor[int], s.deps)
+		for i := range exs {
+			exs[i] = failsafe.With[int](fcircuit.NewBuilder[int]().WithFailureThreshold(uint(s.threshold)).WithDelay(time.Hour).Build())
+		}
+		return func(ctx context.Context, dep int, fn job) (int, error) {
+			return exs[dep].WithContext(ctx).Get(func() (int, error) { return fn(ctx) })
+		}, func() {}, nil
+	}}
+	failsafeFull = peer{"failsafe-full", func(s setup) (caller, func(), error) {
+		exs := make([]failsafe.Executor[int], s.deps)
+		for i := range exs {
+			exs[i] = failsafe.With[int](
+				fretry.NewBuilder[int]().WithMaxAttempts(3).WithDelay(time.Nanosecond).Build(),
+				fcircuit.NewBuilder[int]().WithFailureThreshold(uint(s.threshold)).WithDelay(time.Hour).Build(),
+				ftimeout.New[int](10*time.Second),
+			)
+		}
+		return func(ctx context.Context, dep int, fn job) (int, error) {
+			return exs[dep].WithContext(ctx).GetWithExecution(func(e failsafe.Execution[int]) (int, error) { return contain(e.Context(), fn) })
+		}, func() {}, nil
+	}}
+	warden = peer{"warden", func(s setup) (caller, func(), error) {
+		names := make([]string, s.deps)
+		opts := []executor.Option{}
+		for i := range names {
+			names[i] = fmt.Sprint("dep-", i)
+			opts = append(opts, executor.WithDependency(names[i], wardenPolicy(s)))
+		}
+		ex, err := executor.New(opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(ctx context.Context, dep int, fn job) (int, error) {
+				return executor.Do(ctx, ex, names[dep], fn)
+			}, func() {
+				if err := ex.Shutdown(context.Background()); err != nil {
+					panic(err)
+				}
+			}, nil
+	}}
+)
+
+// wardenPolicy is the full policy: pool, breaker, retries and a timeout,
+// with a queue deep enough that the callers are never rejected.
+func wardenPolicy(s setup) executor.Policy {
+	return executor.Policy{
+		Timeout: 10 * time.Second,
+		Retry:   retrier.Policy{MaxAttempts: 3, InitialDelay: time.Nanosecond, Jitter: retrier.NoJitter},
+		Breaker: breaker.Policy{FailureThreshold: s.threshold, OpenTimeout: time.Hour},
+		Pool:    executor.Pool{Workers: poolWorkers, Queue: max(s.par, 1)},
+	}
+}
+
+var errPanicked = errors.New("job panicked")
+
+// contain turns a job's panic into an error, for peers that do not contain
+// panics themselves (the mixed-faults scenario panics on purpose).
+func contain(ctx context.Context, fn job) (v int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = 0, errPanicked
+		}
+	}()
+	return fn(ctx)
+}
+
+// pool is the hand-written baseline: a fixed set of goroutines reading a
+// channel, each call with its own reply channel.
+type pool struct {
+	tasks chan task // buffered to the number of callers: sends never wait on the buffer
+	done  chan struct{}
+}
+
+type task struct {
+	ctx   context.Context
+	fn    job
+	reply chan result
+}
+
+type result struct {
+	v   int
+	err error
+}
+
+func newPools(deps, par int) []*pool {
+	ps := make([]*pool, deps)
+	for i := range ps {
+		p := &pool{tasks: make(chan task, max(par, 1)), done: make(chan struct{})}
+		for range poolWorkers {
+			go p.work()
+		}
+		ps[i] = p
+	}
+	return ps
+}
+
+func stopPools(ps []*pool) {
+	for _, p := range ps {
+		close(p.done)
+	}
+}
+
+func (p *pool) work() {
+	for {
+		select {
+		case t := <-p.tasks:
+			v, err := contain(t.ctx, t.fn)
+			t.reply <- result{v, err}
+		case <-p.done:
+			return
+		}
+	}
+}
+
+func (p *pool) call(ctx context.Context, fn job) (int, error) {
+	reply := make(chan result, 1)
+	p.tasks <- task{ctx, fn, reply}
+	r := <-reply
+	return r.v, r.err
+}
