@@ -8,7 +8,13 @@ COVERPKG := ./messages/... ./actors/...
 COVERMIN := 90
 FUZZTIME ?= 10s
 
-.PHONY: all demo test lint fuzz cover bench tools clean
+BENCH_RUNS ?= 6
+BENCH_TIME ?= 200ms
+BENCH_DATE := $(shell date +%F)
+
+SOAK ?= 10m
+
+.PHONY: all demo test lint fuzz cover bench bench-quick soak tools clean
 
 all: lint test
 
@@ -42,7 +48,7 @@ lint: $(BIN)/staticcheck
 
 ## fuzz: run each fuzz target for FUZZTIME
 fuzz:
-	@set -e; for pkg in ./actors/breaker ./actors/retrier; do \
+	@set -e; for pkg in ./actors/breaker ./actors/retrier ./executor; do \
 		for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$f"; \
 			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
@@ -56,9 +62,28 @@ cover:
 		awk -v min=$(COVERMIN) '/coverage:/ { sub("%","",$$5); if ($$5+0 < min) { print "coverage below " min "%: " $$2; bad=1 } } END { exit bad }'; \
 	done
 
-## bench: the benchmarks in bench/
-bench:
-	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
+## soak: the chaos mix in real time for SOAK (10m), sampling heap,
+## goroutines and gauges every 10 s; fails if they grow. Not run by CI.
+soak:
+	WARDEN_SOAK=$(SOAK) $(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./executor
+
+## bench: every benchmark, BENCH_RUNS interleaved runs of one binary, then
+## the raw results, a benchstat summary and a throughput plot in bench/results
+bench: $(BIN)/benchstat
+	cd bench && $(GO) test -c -o $(BIN)/bench.test .
+	@mkdir -p bench/results
+	@set -e; out=bench/results/$(BENCH_DATE).txt; : > $$out; \
+	for i in $$(seq $(BENCH_RUNS)); do \
+		echo "== run $$i of $(BENCH_RUNS)"; \
+		(cd bench && $(BIN)/bench.test -test.run '^$$' -test.bench . -test.benchmem -test.benchtime $(BENCH_TIME)) >> $$out; \
+	done; \
+	$(BIN)/benchstat $$out > bench/results/$(BENCH_DATE)-summary.txt; \
+	cd bench && $(GO) run ./cmd/plot results/$(BENCH_DATE).txt results/$(BENCH_DATE).png; \
+	echo "wrote bench/results/$(BENCH_DATE).txt, -summary.txt and .png"
+
+## bench-quick: one short pass over the success and rejection paths
+bench-quick:
+	cd bench && $(GO) test -run '^$$' -bench 'Success/|RejectOpen/' -benchmem -benchtime 50ms .
 
 clean:
 	rm -rf $(BIN)

@@ -182,7 +182,7 @@ func (d *dependency) launch(ctx context.Context, j *job) {
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
-	j.dep, j.parent, j.submitted, j.deadline, j.actxDeadline = d, ctx, now, deadline, deadline
+	j.dep, j.parent, j.budget, j.deadline, j.actxDeadline = d, ctx, deadline.Sub(now), deadline, deadline
 	j.f.done = make(chan struct{})
 	j.mu.Lock()
 	j.deadlineT = d.ex.jobTimers.arm(j, deadline.Sub(now), false)
@@ -337,7 +337,18 @@ func (d *dependency) onDue(ticket any) {
 		d.release()
 		return
 	}
-	d.gate(j, time.Now())
+	now := time.Now()
+	if !now.Before(j.deadline) {
+		j.onDeadline()
+		d.release()
+		return
+	}
+	j.mu.Lock()
+	if j.ended == nil {
+		j.deadlineT = d.ex.jobTimers.arm(j, j.deadline.Sub(now), false)
+	}
+	j.mu.Unlock()
+	d.gate(j, now)
 }
 
 // settle decides what follows an attempt that returned.
@@ -382,6 +393,13 @@ func (d *dependency) settle(j *job, v any, err error, panicked bool, start, now 
 		j.prevDelay = step.Delay
 		d.retries.Add(1)
 		d.ex.retryScheduled(d, j.attempt, step.Delay, err)
+		// The retry always fires before the deadline, so the job needs no
+		// deadline timer while it waits: one timer per pending retry.
+		j.mu.Lock()
+		dt := j.deadlineT
+		j.deadlineT = nil
+		j.mu.Unlock()
+		d.ex.jobTimers.disarm(dt)
 		if d.retrier.Request(j, step.Delay) {
 			return // the retrier owns the job now
 		}

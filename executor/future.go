@@ -97,7 +97,7 @@ type job struct {
 	fn runner
 
 	parent          context.Context // the caller's: values, cancellation
-	submitted       time.Time
+	budget          time.Duration // from submission to deadline
 	deadline        time.Time
 	attempt         int
 	prevDelay       time.Duration
@@ -169,7 +169,7 @@ func (j *job) expired() {
 	d := j.dep
 	var ok bool
 	if err := j.endedBy(); err == context.DeadlineExceeded {
-		ok = j.finish(nil, d.timeoutError(j.deadline.Sub(j.submitted)), outTimedOut)
+		ok = j.finish(nil, d.timeoutError(j.budget), outTimedOut)
 	} else {
 		ok = j.finish(nil, err, outCancelled)
 	}

@@ -31,9 +31,12 @@ type request struct {
 }
 
 type pending struct {
+	core   *Core
 	ticket any
 	timer  *time.Timer
 }
+
+func (p *pending) fire() { p.core.fire(p.ticket, p) }
 
 // Core holds one dependency's retries: those requested, those waiting on
 // a timer (one timer each, no goroutine) and those due. Jobs wait here,
@@ -43,6 +46,9 @@ type pending struct {
 type Core struct {
 	hooks Hooks
 	wake  func()
+	// woken is set while a wake-up is queued, so that a burst of requests
+	// and timer fires queues one wake-up, not one each.
+	woken atomic.Bool
 
 	mu        sync.Mutex
 	closed    bool
@@ -69,7 +75,7 @@ func (c *Core) Request(ticket any, delay time.Duration) bool {
 	}
 	c.requested = append(c.requested, request{ticket: ticket, delay: delay})
 	c.mu.Unlock()
-	c.wake()
+	c.poke()
 	return true
 }
 
@@ -128,6 +134,13 @@ func (c *Core) Producer() actor.Producer {
 	return func() actor.Actor { return &Actor{core: c} }
 }
 
+// poke queues a wake-up for the actor unless one is queued already.
+func (c *Core) poke() {
+	if c.woken.CompareAndSwap(false, true) {
+		c.wake()
+	}
+}
+
 func (c *Core) stop(p *pending) {
 	if p.timer.Stop() && c.hooks.Timers != nil {
 		c.hooks.Timers.Add(-1)
@@ -147,7 +160,7 @@ func (c *Core) fire(ticket any, p *pending) {
 	delete(c.timers, ticket)
 	c.due = append(c.due, ticket)
 	c.mu.Unlock()
-	c.wake()
+	c.poke()
 }
 
 // arm starts a timer for every requested retry.
@@ -155,12 +168,11 @@ func (c *Core) arm() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.requested {
-		p := &pending{ticket: r.ticket}
+		p := &pending{core: c, ticket: r.ticket}
 		if c.hooks.Timers != nil {
 			c.hooks.Timers.Add(1)
 		}
-		ticket := r.ticket
-		p.timer = time.AfterFunc(r.delay, func() { c.fire(ticket, p) })
+		p.timer = time.AfterFunc(r.delay, p.fire)
 		c.timers[r.ticket] = p
 	}
 	c.requested = c.requested[:0]
@@ -200,6 +212,7 @@ func (a *Actor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		gaugeAdd(c.hooks.Actors, 1)
 		// Retries requested while the actor was restarting are waiting.
+		c.woken.Store(false)
 		c.arm()
 		c.deliver()
 		return
@@ -208,6 +221,11 @@ func (a *Actor) Receive(ctx actor.Context) {
 		return
 	case *actor.Stopping:
 		return
+	}
+	if _, ok := msg.(messages.RetryWake); ok {
+		// Before looking, and before anything can crash: requests from now
+		// on queue a new wake-up.
+		c.woken.Store(false)
 	}
 	if c.hooks.Fault != nil {
 		c.hooks.Fault(msg)
