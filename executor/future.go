@@ -97,7 +97,7 @@ type job struct {
 	fn runner
 
 	parent          context.Context // the caller's: values, cancellation
-	budget          time.Duration // from submission to deadline
+	budget          time.Duration   // from submission to deadline
 	deadline        time.Time
 	attempt         int
 	prevDelay       time.Duration
