@@ -325,7 +325,8 @@ func (d *dependency) Refuse(ticket any, dec breaker.Decision, v *breaker.View) {
 	d.shortCircuit(ticket.(*job), v, max(dec.RetryAfter, 0))
 }
 
-// onDue is the retrier's hand-back: the backoff is over.
+// onDue is the retrier's hand-back: the backoff is over. It runs under
+// the retrier's lock, so nothing it calls may call into the retrier.
 func (d *dependency) onDue(ticket any) {
 	j := ticket.(*job)
 	if j.f.isDone() {
@@ -339,7 +340,10 @@ func (d *dependency) onDue(ticket any) {
 	}
 	now := time.Now()
 	if !now.Before(j.deadline) {
-		j.onDeadline()
+		// The timer fired late and the deadline has passed. This runs
+		// under the retrier's lock: finish without calling back into it.
+		j.endJob(context.DeadlineExceeded)
+		j.finishEnded()
 		d.release()
 		return
 	}

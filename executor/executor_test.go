@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
@@ -393,5 +394,30 @@ func TestWithActorSystem(t *testing.T) {
 		stop(t, ex)
 		assert.False(t, sys.IsStopped(), "the caller's system is the caller's to stop")
 		sys.Shutdown()
+	})
+}
+
+// A retry timer that fires after its job's deadline (real timers can be
+// late) must time the job out, not deadlock the retrier's hand-over. Fake
+// time never fires late, so the test re-plans the retry past the deadline.
+func TestLateRetryAfterTheDeadline(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p := fast()
+		p.Timeout = time.Second
+		ex := start(t, WithDependency("db", p))
+		f := ex.Submit(t.Context(), "db", func(context.Context) (any, error) { return nil, errBoom })
+		synctest.Wait()
+		d, _ := ex.lookup("db")
+		j := (*job)(unsafe.Pointer(f)) // the Future is the job's first field
+		require.True(t, d.retrier.Cancel(j), "the job waits for its retry")
+		require.True(t, d.retrier.Request(j, 2*time.Second))
+		_, err := f.Wait(t.Context())
+		var te *TimeoutError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, time.Second, te.Duration)
+		synctest.Wait()
+		st, _ := ex.Stats("db")
+		assert.Equal(t, uint64(1), st.TimedOut)
+		assert.Zero(t, st.InFlight)
 	})
 }

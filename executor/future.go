@@ -166,14 +166,17 @@ func (j *job) finish(v any, err error, o outcome) bool {
 // *TimeoutError at its deadline, with the caller's error when the caller
 // cancelled. A retry still waiting on its timer is withdrawn at once.
 func (j *job) expired() {
-	d := j.dep
-	var ok bool
-	if err := j.endedBy(); err == context.DeadlineExceeded {
-		ok = j.finish(nil, d.timeoutError(j.budget), outTimedOut)
-	} else {
-		ok = j.finish(nil, err, outCancelled)
+	if j.finishEnded() && j.dep.retrier.Cancel(j) {
+		j.dep.release()
 	}
-	if ok && d.retrier.Cancel(j) {
-		d.release()
+}
+
+// finishEnded finishes a job whose context ended for good, and reports
+// whether this call finished it. Unlike expired it never calls into the
+// retrier, so the retrier's hand-over may use it under its lock.
+func (j *job) finishEnded() bool {
+	if err := j.endedBy(); err != context.DeadlineExceeded {
+		return j.finish(nil, err, outCancelled)
 	}
+	return j.finish(nil, j.dep.timeoutError(j.budget), outTimedOut)
 }
