@@ -1,0 +1,112 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/actors/retrier"
+	"github.com/warden-go/warden/executor"
+)
+
+func heap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// pendRetries submits n jobs whose first attempt fails and whose retry
+// waits an hour, and returns once all n wait on their retry timers.
+func pendRetries(tb testing.TB, n int) (*executor.Executor, []*executor.Future) {
+	ex, err := executor.New(executor.WithDependency("db", executor.Policy{
+		Timeout: 2 * time.Hour,
+		Retry:   retrier.Policy{MaxAttempts: 2, InitialDelay: time.Hour, Jitter: retrier.NoJitter},
+		Breaker: breaker.Policy{FailureThreshold: 1 << 30}, // every job fails once; none may trip it
+		Pool:    executor.Pool{Workers: 4, Queue: n},
+	}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	futures := make([]*executor.Future, 0, n)
+	for range n {
+		futures = append(futures, ex.Submit(context.Background(), "db", func(context.Context) (any, error) { return nil, errTransient }))
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		st, _ := ex.Stats("db")
+		if st.PendingRetries == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d of %d retries pending", st.PendingRetries, n)
+		}
+	}
+	return ex, futures
+}
+
+func drainShutdown(tb testing.TB, ex *executor.Executor, futures []*executor.Future) {
+	if err := ex.Shutdown(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	for _, f := range futures {
+		if _, err := f.Wait(context.Background()); err == nil {
+			tb.Fatal("a pending retry succeeded at shutdown")
+		}
+	}
+}
+
+// BenchmarkMemoryPendingRetries reports the heap and goroutines held per
+// pending retry, with 100,000 pending.
+func BenchmarkMemoryPendingRetries(b *testing.B) {
+	const n = 100_000
+	for range b.N {
+		before, g0 := heap(), runtime.NumGoroutine()
+		ex, futures := pendRetries(b, n)
+		after, g1 := heap(), runtime.NumGoroutine()
+		b.ReportMetric(float64(after-before)/n, "B/pending-retry")
+		b.ReportMetric(float64(g1-g0)/n, "goroutines/pending-retry")
+		b.ReportMetric(float64(after-before)/(1<<20), "MB/100k-retries")
+		drainShutdown(b, ex, futures)
+	}
+}
+
+// BenchmarkMemoryIdleDependency reports the heap held per idle registered
+// dependency, with 1,000 registered under the default policy.
+func BenchmarkMemoryIdleDependency(b *testing.B) {
+	const n = 1000
+	for range b.N {
+		before, g0 := heap(), runtime.NumGoroutine()
+		ex, err := executor.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		base := heap()
+		for i := range n {
+			if err := ex.Register(fmt.Sprint("dep-", i), executor.Policy{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after, g1 := heap(), runtime.NumGoroutine()
+		b.ReportMetric(float64(after-base)/n, "B/idle-dep")
+		b.ReportMetric(float64(g1-g0), "goroutines/1000-deps")
+		b.ReportMetric(float64(base-before)/(1<<10), "KB/executor")
+		if err := ex.Shutdown(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Pending retries wait on timers, not goroutines.
+func TestPendingRetriesHoldNoGoroutines(t *testing.T) {
+	const n = 10_000
+	g0 := runtime.NumGoroutine()
+	ex, futures := pendRetries(t, n)
+	if extra := runtime.NumGoroutine() - g0; extra > 100 {
+		t.Errorf("%d goroutines for %d pending retries", extra, n)
+	}
+	drainShutdown(t, ex, futures)
+}
