@@ -186,23 +186,7 @@ func checkLedger(t *testing.T, ex *Executor, names []string, rep chaosReport, at
 		}
 	}
 	for i, name := range names {
-		st, err := ex.Stats(name)
-		require.NoError(t, err)
-		l := rep.perDep[i]
-		var n uint64
-		for _, c := range l {
-			n += c
-		}
-		assert.Equal(t, n, st.Submitted, name)
-		assert.Equal(t, st.Submitted, st.Ended(), "%s: counters add up", name)
-		assert.Equal(t, l["succeeded"], st.Succeeded, name)
-		assert.Equal(t, l["failed"], st.Failed, name)
-		assert.Equal(t, l["timed out"], st.TimedOut, name)
-		assert.Equal(t, l["short-circuited"], st.ShortCircuited, name)
-		assert.Equal(t, l["rejected"], st.Rejected, name)
-		assert.Equal(t, l["cancelled"], st.Cancelled, name)
-		assert.Equal(t, l["panicked"], st.Panicked, name)
-		assert.Zero(t, st.InFlight, name)
+		checkCounters(t, ex, name, rep.perDep[i])
 	}
 	assert.LessOrEqual(t, rep.probePeak, rep.probeLimit, "HALF_OPEN admitted more probes than allowed")
 }

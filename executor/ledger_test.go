@@ -168,23 +168,8 @@ func TestLedger(t *testing.T) {
 		}
 		total := map[string]uint64{}
 		for _, name := range names {
-			st, err := ex.Stats(name)
-			require.NoError(t, err)
 			l := perDep[name]
-			var submitted uint64
-			for _, n := range l {
-				submitted += n
-			}
-			assert.Equal(t, submitted, st.Submitted, name)
-			assert.Equal(t, st.Submitted, st.Ended(), "%s: counters add up", name)
-			assert.Equal(t, l["succeeded"], st.Succeeded, name)
-			assert.Equal(t, l["failed"], st.Failed, name)
-			assert.Equal(t, l["timed out"], st.TimedOut, name)
-			assert.Equal(t, l["short-circuited"], st.ShortCircuited, name)
-			assert.Equal(t, l["rejected"], st.Rejected, name)
-			assert.Equal(t, l["cancelled"], st.Cancelled, name)
-			assert.Equal(t, l["panicked"], st.Panicked, name)
-			assert.Equal(t, int64(0), st.InFlight, name)
+			checkCounters(t, ex, name, l)
 			for k, n := range l {
 				total[k] += n
 			}
@@ -196,4 +181,26 @@ func TestLedger(t *testing.T) {
 		require.NoError(t, ex.Shutdown(context.Background()))
 		assert.Equal(t, Gauges{}, ex.Gauges())
 	})
+}
+
+// checkCounters asserts that a dependency's counters add up and match the
+// ledger's count of each outcome.
+func checkCounters(t *testing.T, ex *Executor, name string, l map[string]uint64) {
+	t.Helper()
+	st, err := ex.Stats(name)
+	require.NoError(t, err)
+	var submitted uint64
+	for _, n := range l {
+		submitted += n
+	}
+	assert.Equal(t, submitted, st.Submitted, name)
+	assert.Equal(t, st.Submitted, st.Ended(), "%s: counters add up", name)
+	assert.Equal(t, l["succeeded"], st.Succeeded, name)
+	assert.Equal(t, l["failed"], st.Failed, name)
+	assert.Equal(t, l["timed out"], st.TimedOut, name)
+	assert.Equal(t, l["short-circuited"], st.ShortCircuited, name)
+	assert.Equal(t, l["rejected"], st.Rejected, name)
+	assert.Equal(t, l["cancelled"], st.Cancelled, name)
+	assert.Equal(t, l["panicked"], st.Panicked, name)
+	assert.Zero(t, st.InFlight, name)
 }
