@@ -183,7 +183,6 @@ func (d *dependency) launch(ctx context.Context, j *job) {
 		deadline = dl
 	}
 	j.dep, j.parent, j.budget, j.deadline, j.actxDeadline = d, ctx, deadline.Sub(now), deadline, deadline
-	j.f.done = make(chan struct{})
 	j.mu.Lock()
 	j.deadlineT = d.ex.jobTimers.arm(j, deadline.Sub(now), false)
 	if ctx.Done() != nil {
@@ -366,7 +365,7 @@ func (d *dependency) settle(j *job, v any, err error, panicked bool, start, now 
 			d.abandoned.Add(1) // fn outlived its job
 		}
 		j.onDeadline() // if nothing ended it yet, its deadline has passed
-		<-j.f.done
+		<-j.f.Done()
 		o := messages.Failure // the dependency ran out of the caller's time
 		if errors.Is(j.f.err, context.Canceled) || errors.Is(j.f.err, messages.ErrShutdown) ||
 			errors.Is(j.f.err, messages.ErrDependencyDown) {

@@ -192,7 +192,7 @@ func Do[T any](ctx context.Context, ex *Executor, dependency string, fn func(con
 	if err != nil {
 		return zero, err
 	}
-	<-j.f.done
+	<-j.f.Done()
 	if j.f.err != nil {
 		return zero, j.f.err
 	}

@@ -12,10 +12,12 @@ import (
 // Future is the pending result of a job submitted with Submit. Exactly one
 // result is ever recorded. Its methods are safe for concurrent use.
 type Future struct {
-	done  chan struct{}
 	state atomic.Uint32
 	val   any
 	err   error
+
+	mu   sync.Mutex    // guards done
+	done chan struct{} // made by the first Done, closed on completion
 }
 
 const (
@@ -38,8 +40,28 @@ func failed(err error) *Future {
 	return f
 }
 
-// Done is closed once the result is recorded.
-func (f *Future) Done() <-chan struct{} { return f.done }
+// Done is closed once the result is recorded. The channel is made on the
+// first call, so a job that nobody waits on yet holds none.
+func (f *Future) Done() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done == nil {
+		if f.state.Load() == completed {
+			return closedDone
+		}
+		f.done = make(chan struct{})
+	}
+	return f.done
+}
+
+// signal closes the Done channel, if one was made, after completion.
+func (f *Future) signal() {
+	f.mu.Lock()
+	if f.done != nil {
+		close(f.done)
+	}
+	f.mu.Unlock()
+}
 
 // Result returns the value and error, and ok false while the job is still
 // pending.
@@ -54,13 +76,11 @@ func (f *Future) Result() (v any, err error, ok bool) {
 // first it returns ctx.Err() and the job goes on; the job itself is
 // cancelled only by the context it was submitted with.
 func (f *Future) Wait(ctx context.Context) (any, error) {
-	select {
-	case <-f.done:
+	if f.state.Load() == completed {
 		return f.val, f.err
-	default:
 	}
 	select {
-	case <-f.done:
+	case <-f.Done():
 		return f.val, f.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -112,8 +132,7 @@ type job struct {
 	actxErr      error // why the current attempt's context ended, or nil
 	actxDone     chan struct{}
 	actxDeadline time.Time
-	afters       map[uint64]func()
-	afterSeq     uint64
+	afters       map[*afterFunc]struct{}
 }
 
 // runner calls a job's function.
@@ -146,7 +165,7 @@ func (j *job) finish(v any, err error, o outcome) bool {
 	j.dep.counts[o].Add(1)
 	f.val, f.err = v, err
 	f.state.Store(completed)
-	close(f.done)
+	f.signal()
 
 	j.mu.Lock()
 	dt, at, stop := j.deadlineT, j.attemptT, j.stopParent

@@ -58,20 +58,21 @@ func (j *job) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	id := j.afterSeq
-	j.afterSeq++
+	e := &afterFunc{f: f}
 	if j.afters == nil {
-		j.afters = map[uint64]func(){}
+		j.afters = map[*afterFunc]struct{}{}
 	}
-	j.afters[id] = f
+	j.afters[e] = struct{}{}
 	return func() bool {
 		j.mu.Lock()
 		defer j.mu.Unlock()
-		_, ok := j.afters[id]
-		delete(j.afters, id)
+		_, ok := j.afters[e]
+		delete(j.afters, e)
 		return ok
 	}
 }
+
+type afterFunc struct{ f func() }
 
 // String names the context, as the context package's own types do.
 func (j *job) String() string { return "warden job for " + j.dep.name }
@@ -87,8 +88,8 @@ func (j *job) endAttempt(err error) {
 	if j.actxDone != nil {
 		close(j.actxDone)
 	}
-	for _, f := range j.afters {
-		go f()
+	for e := range j.afters {
+		go e.f()
 	}
 	j.afters = nil
 }

@@ -133,7 +133,7 @@ func (w *worker) run(j *job) {
 	}
 	if !j.startAttempt(dl) {
 		// Its context ended just now; whoever ended it answers it.
-		<-j.f.done
+		<-j.f.Done()
 		d.release()
 		return
 	}
