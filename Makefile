@@ -61,8 +61,8 @@ fuzz:
 ## cover: statement coverage of the cores, failing below COVERMIN%
 cover:
 	@set -e; for p in $(COVERPKG); do \
-		$(GO) test -count=1 -cover $$p | tee -a /dev/stderr | \
-		awk -v min=$(COVERMIN) '/coverage:/ { sub("%","",$$5); if ($$5+0 < min) { print "coverage below " min "%: " $$2; bad=1 } } END { exit bad }'; \
+		$(GO) test -count=1 -cover $$p | \
+		awk -v min=$(COVERMIN) '{ print } /coverage:/ { sub("%","",$$5); if ($$5+0 < min) { print "coverage below " min "%: " $$2; bad=1 } } END { exit bad }'; \
 	done
 
 ## soak: the chaos mix in real time for SOAK (10m), sampling heap,

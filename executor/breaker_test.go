@@ -78,9 +78,9 @@ func TestBreakerOpensAndShortCircuitsWithoutRunning(t *testing.T) {
 	})
 }
 
-// A breaker actor's messages cost: an open breaker must turn jobs away
-// without sending any. Messages the breaker handles show up as published
-// views; the count of views stays put while it rejects.
+// An open breaker turns jobs away without sending its actor a message.
+// Every message the actor handles publishes a new view, so the view must
+// stay the same object through a thousand rejections.
 func TestOpenBreakerSendsNoMessage(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		p := noRetry(fast())
@@ -358,5 +358,28 @@ func TestStatsAndSnapshot(t *testing.T) {
 		assert.Equal(t, snap[0].Submitted, snap[0].Ended())
 		assert.Equal(t, 1, snap[0].ConsecutiveFailures)
 		assert.Equal(t, time.Now(), snap[0].LastFailure)
+	})
+}
+
+// A call made the instant the open period ends is a probe, even while
+// the breaker actor has not yet moved itself to HALF_OPEN: here its timer's
+// tick crashes it, and its restart waits 10 ms.
+func TestCallAtTheEndOfTheOpenPeriodIsAProbe(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		c := &crasher{site: SiteBreaker}
+		p := noRetry(fast())
+		p.Breaker = breaker.Policy{FailureThreshold: 1, OpenTimeout: time.Second}
+		ex := start(t, WithDependency("db", p), WithFaultHook(c.hook))
+		_, _ = Do(t.Context(), ex, "db", fail)
+		synctest.Wait()
+		c.armed.Store(1) // the next breaker message is the tick at the end of the period
+		time.Sleep(time.Second)
+		synctest.Wait()
+		st, _ := ex.Stats("db")
+		require.Equal(t, Open, st.State, "the actor is restarting; its view still says open")
+		v, err := Do(t.Context(), ex, "db", ok(3))
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+		assert.Equal(t, int32(1), c.hits.Load())
 	})
 }

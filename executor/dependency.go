@@ -155,13 +155,16 @@ func (d *dependency) admit(ctx context.Context) error {
 		d.counts[outCancelled].Add(1)
 		return err
 	}
-	if v := d.breaker.View(); v.State == messages.Open || v.State == messages.ForcedOpen {
-		// The breaker actor's timer ends the open period on time, so an
-		// open state is trusted without reading the clock.
-		d.counts[outShortCircuited].Add(1)
-		err := d.rejection(v)
-		d.emitRejected(err)
-		return err
+	if v := d.breaker.View(); v.State.Rejects() {
+		// One monotonic clock read serves both the check and RetryAfter.
+		// An OPEN whose period is over goes on to the gate, which asks
+		// the breaker actor for a probe even if its timer is late.
+		if el := time.Since(d.ex.epoch); v.State == messages.ForcedOpen || el < v.OpenUntil.Sub(d.ex.epoch) {
+			d.counts[outShortCircuited].Add(1)
+			err := d.rejection(v, el)
+			d.emitRejected(err)
+			return err
+		}
 	}
 	if d.inflight.Add(1) > d.cap {
 		d.inflight.Add(-1)
@@ -192,17 +195,20 @@ func (d *dependency) launch(ctx context.Context, j *job) {
 	d.gate(j, now)
 }
 
-// rejection returns the error for a call an open breaker turns away. It
-// is shared by the calls of the same millisecond, so rejecting allocates
-// nothing in the steady state; RetryAfter is exact to the millisecond.
-func (d *dependency) rejection(v *breaker.View) error {
-	ms := time.Since(d.ex.epoch).Milliseconds()
+// rejection returns the error for a call the breaker turns away (open, or
+// half-open without a permit left). It is shared by the calls of the same
+// millisecond, so rejecting allocates nothing in the steady state;
+// RetryAfter is exact to the millisecond.
+//
+// elapsed is the time since the executor's epoch: the caller's clock read.
+func (d *dependency) rejection(v *breaker.View, elapsed time.Duration) error {
+	ms := elapsed.Milliseconds()
 	if c := d.rejectCache.Load(); c != nil && c.view == v && c.ms == ms {
 		return c.err
 	}
 	var after time.Duration
 	if v.State == messages.Open {
-		after = max(time.Until(v.OpenUntil), 0)
+		after = max(v.OpenUntil.Sub(d.ex.epoch)-elapsed, 0)
 	}
 	c := &rejection{view: v, ms: ms, err: &messages.CircuitOpenError{
 		Name: d.name, FailureCount: v.TripFailures, LastFailure: v.LastFailure, RetryAfter: after}}
@@ -240,23 +246,23 @@ func (d *dependency) gate(j *job, now time.Time) {
 		d.dispatch(j)
 	case messages.Open:
 		if now.Before(v.OpenUntil) {
-			d.shortCircuit(j, v, v.OpenUntil.Sub(now))
+			d.shortCircuit(j, v)
 			return
 		}
 		d.park(j)
 	case messages.HalfOpen:
 		if v.ProbesFull {
-			d.shortCircuit(j, v, 0)
+			d.shortCircuit(j, v)
 			return
 		}
 		d.park(j)
 	default:
-		d.shortCircuit(j, v, 0)
+		d.shortCircuit(j, v)
 	}
 }
 
-func (d *dependency) shortCircuit(j *job, v *breaker.View, retryAfter time.Duration) {
-	err := &messages.CircuitOpenError{Name: d.name, FailureCount: v.TripFailures, LastFailure: v.LastFailure, RetryAfter: retryAfter}
+func (d *dependency) shortCircuit(j *job, v *breaker.View) {
+	err := d.rejection(v, time.Since(d.ex.epoch))
 	if j.finish(nil, err, outShortCircuited) {
 		d.emitRejected(err)
 	}
@@ -320,8 +326,8 @@ func (d *dependency) Admit(ticket any, p messages.Permit) {
 }
 
 // Refuse implements breaker.Gate.
-func (d *dependency) Refuse(ticket any, dec breaker.Decision, v *breaker.View) {
-	d.shortCircuit(ticket.(*job), v, max(dec.RetryAfter, 0))
+func (d *dependency) Refuse(ticket any, v *breaker.View) {
+	d.shortCircuit(ticket.(*job), v)
 }
 
 // onDue is the retrier's hand-back: the backoff is over. It runs under

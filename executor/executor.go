@@ -35,11 +35,10 @@ type Executor struct {
 	shutdownOnce sync.Once
 	shutdownDone chan struct{}
 
-	epoch      time.Time // a monotonic origin for cheap elapsed-time reads
-	jobTimers  timerPool
-	actors     atomic.Int64 // live actor instances
-	timers     atomic.Int64 // pending timers
-	unexpected atomic.Uint64
+	epoch     time.Time // a monotonic origin for cheap elapsed-time reads
+	jobTimers timerPool
+	actors    atomic.Int64 // live actor instances
+	timers    atomic.Int64 // pending timers
 }
 
 // New builds an executor and registers the dependencies given with
@@ -234,7 +233,7 @@ func (ex *Executor) Breaker(ctx context.Context, dependency string, op Control) 
 
 // Shutdown stops admission (later submits get ErrShutdown), answers every
 // job still queued or waiting to retry with ErrShutdown, and lets running
-// attempts finish until ctx is done; then it answers what is left with
+// attempts finish until ctx is done (the first caller's ctx is the grace); then it answers what is left with
 // ErrShutdown, stops every actor and timer and waits for the executor's
 // goroutines. It returns nil once all that is done, or ctx.Err() if ctx
 // ends first; the stopping then goes on in the background, waiting for

@@ -116,13 +116,12 @@ type job struct {
 	// typedJob that holds this job, so Do needs no wrapping closure.
 	fn runner
 
-	parent          context.Context // the caller's: values, cancellation
-	budget          time.Duration   // from submission to deadline
-	deadline        time.Time
-	attempt         int
-	prevDelay       time.Duration
-	permit          messages.Permit
-	attemptTimedOut atomic.Bool
+	parent    context.Context // the caller's: values, cancellation
+	budget    time.Duration   // from submission to deadline
+	deadline  time.Time
+	attempt   int
+	prevDelay time.Duration
+	permit    messages.Permit
 
 	mu           sync.Mutex
 	deadlineT    *jobTimer

@@ -77,12 +77,13 @@ type afterFunc struct{ f func() }
 // String names the context, as the context package's own types do.
 func (j *job) String() string { return "warden job for " + j.dep.name }
 
-// endAttempt ends the current attempt's context with err, once.
-func (j *job) endAttempt(err error) {
+// endAttempt ends the current attempt's context with err, once, and
+// returns the error it ended with (an earlier one if it had ended).
+func (j *job) endAttempt(err error) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.actxErr != nil {
-		return
+		return j.actxErr
 	}
 	j.actxErr = err
 	if j.actxDone != nil {
@@ -92,6 +93,7 @@ func (j *job) endAttempt(err error) {
 		go e.f()
 	}
 	j.afters = nil
+	return err
 }
 
 // startAttempt gives the next attempt a live context with deadline dl. It
@@ -190,7 +192,4 @@ func (j *job) onParentDone() {
 }
 
 // onAttemptDeadline ends the current attempt's context.
-func (j *job) onAttemptDeadline() {
-	j.attemptTimedOut.Store(true)
-	j.endAttempt(context.DeadlineExceeded)
-}
+func (j *job) onAttemptDeadline() { j.endAttempt(context.DeadlineExceeded) }

@@ -50,7 +50,7 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.drain(ctx)
 	case *actor.Stopping:
 	default:
-		d.ex.unexpected.Add(1)
+		d.ex.logger.Warn("warden: worker got an unexpected message", "dependency", d.name, "message", fmt.Sprintf("%T", ctx.Message()))
 	}
 }
 
@@ -113,10 +113,12 @@ func (w *worker) linger() *job {
 func (w *worker) run(j *job) {
 	d := w.dep
 	start := time.Now()
-	if j.f.isDone() || !start.Before(j.deadline) {
-		// It ended, or its deadline passed, while it waited: it is
-		// skipped, and no attempt starts late.
-		j.onDeadline()
+	if j.f.isDone() {
+		d.release() // it ended while it waited: skipped, never run
+		return
+	}
+	if !start.Before(j.deadline) {
+		j.onDeadline() // no attempt starts late
 		d.release()
 		return
 	}
@@ -139,7 +141,6 @@ func (w *worker) run(j *job) {
 	}
 	j.attempt++
 	d.attempts.Add(1)
-	j.attemptTimedOut.Store(false)
 	if limited {
 		j.mu.Lock()
 		j.attemptT = d.ex.jobTimers.arm(j, at, true)
@@ -166,12 +167,9 @@ func (w *worker) run(j *job) {
 		j.mu.Unlock()
 		d.ex.jobTimers.disarm(t)
 	}
-	timedOut := j.attemptTimedOut.Load() && j.endedBy() == nil
-	if !timedOut {
-		// The attempt is over: its context ends, as a per-attempt
-		// context's cancel would end it.
-		j.endAttempt(context.Canceled)
-	}
+	// The attempt is over: its context ends, as a per-attempt context's
+	// cancel would end it. It reports whether the attempt timer ended it.
+	timedOut := j.endAttempt(context.Canceled) == context.DeadlineExceeded && j.endedBy() == nil
 	d.settle(j, v, err, panicked, start, time.Now(), timedOut)
 }
 

@@ -30,8 +30,8 @@ type Gate interface {
 	NextWaiting() (ticket any, ok bool)
 	// Admit hands a waiting job its permit.
 	Admit(ticket any, p Permit)
-	// Refuse turns a waiting job away; d says why.
-	Refuse(ticket any, d Decision, v *View)
+	// Refuse turns a waiting job away; v is the view that refused it.
+	Refuse(ticket any, v *View)
 }
 
 // Hooks connect a breaker actor to its owner. Every hook runs inside the
@@ -171,7 +171,7 @@ func (c *Core) grantProbes(now time.Time) {
 			continue
 		}
 		c.publish(now)
-		c.hooks.Gate.Refuse(ticket, d, c.View())
+		c.hooks.Gate.Refuse(ticket, c.View())
 	}
 }
 

@@ -34,11 +34,23 @@ func (g *gate) NextWaiting() (any, bool) {
 	return t, true
 }
 
+func (g *gate) wait(tickets ...any) {
+	g.mu.Lock()
+	g.waiting = append(g.waiting, tickets...)
+	g.mu.Unlock()
+}
+
 func (g *gate) Admit(t any, _ Permit) { g.mu.Lock(); g.admitted = append(g.admitted, t); g.mu.Unlock() }
-func (g *gate) Refuse(t any, d Decision, v *View) {
+func (g *gate) Refuse(t any, _ *View) {
 	g.mu.Lock()
 	g.refused = append(g.refused, t)
 	g.mu.Unlock()
+}
+
+func (g *gate) results() (admitted, refused []any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]any(nil), g.admitted...), append([]any(nil), g.refused...)
 }
 
 type actorHarness struct {
@@ -124,17 +136,17 @@ func TestBreakerActorGrantsProbesThroughTheGate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newActorHarness(t, Policy{FailureThreshold: 1, OpenTimeout: time.Second, HalfOpenProbes: 2, MaxHalfOpenWait: 5 * time.Second})
 		h.send(failure(0))
-		h.gate.waiting = []any{"too-early"}
+		h.gate.wait("too-early")
 		h.send(messages.ProbeWanted{})
-		assert.Equal(t, []any{"too-early"}, h.gate.refused, "still open")
+		_, refused := h.gate.results()
+		assert.Equal(t, []any{"too-early"}, refused, "still open")
 
 		time.Sleep(time.Second)
-		h.gate.mu.Lock()
-		h.gate.waiting = []any{"p1", "p2", "p3"}
-		h.gate.mu.Unlock()
+		h.gate.wait("p1", "p2", "p3")
 		h.send(messages.ProbeWanted{})
-		assert.Equal(t, []any{"p1", "p2"}, h.gate.admitted)
-		assert.Equal(t, []any{"too-early", "p3"}, h.gate.refused)
+		admitted, refused := h.gate.results()
+		assert.Equal(t, []any{"p1", "p2"}, admitted)
+		assert.Equal(t, []any{"too-early", "p3"}, refused)
 		assert.True(t, h.core.View().ProbesFull)
 
 		// The probes never report: after MaxHalfOpenWait the breaker re-opens.
