@@ -54,6 +54,7 @@ type dependency struct {
 
 	closeErr atomic.Pointer[error] // set once: ErrShutdown or ErrDependencyDown
 	closeMu  sync.Mutex
+	quit     chan struct{} // closed with closeErr: parked workers let go
 	drained  chan struct{} // closed when closed and nothing is in flight
 	drainOne sync.Once
 	ready    chan struct{} // closed when the actors are spawned
@@ -76,6 +77,7 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		workers: make([]worker, p.Pool.Workers),
 		root:    ex.system.Root,
 		drained: make(chan struct{}),
+		quit:    make(chan struct{}),
 		ready:   make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -269,16 +271,23 @@ func (d *dependency) shortCircuit(j *job, v *breaker.View) {
 	d.release()
 }
 
-// dispatch puts j in the queue and wakes an idle worker.
+// dispatch puts j in the queue and, unless a worker parked on the queue
+// took it at once (the queue is then empty), wakes an idle worker. A
+// worker whose keep-alive ends stops waiting before it looks at the queue
+// a last time, so a job queued as it leaves is seen by one of the two.
 func (d *dependency) dispatch(j *job) {
 	d.queue <- j // never blocks: see the queue's comment
 	if d.closedErr() != nil {
 		d.drainQueue() // lost a race with close: answer it here
 		return
 	}
-	d.wakeWorker()
+	if len(d.queue) > 0 {
+		d.wakeWorker()
+	}
 }
 
+// wakeWorker wakes an idle (asleep) worker, if there is one, by a
+// message to its mailbox.
 func (d *dependency) wakeWorker() {
 	select {
 	case id := <-d.idle:
@@ -467,6 +476,7 @@ func (d *dependency) close(err error) bool {
 		return false
 	}
 	d.closeErr.Store(&err)
+	close(d.quit)
 	d.closeMu.Unlock()
 	for _, t := range d.retrier.Close() {
 		j := t.(*job)

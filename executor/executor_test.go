@@ -421,3 +421,29 @@ func TestLateRetryAfterTheDeadline(t *testing.T) {
 		assert.Zero(t, st.InFlight)
 	})
 }
+
+// An idle worker stays parked on the queue for its keep-alive, reached by
+// one channel send, then ends its run (asleep) and is woken by a message.
+func TestIdleWorkersParkThenSleep(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p := fast()
+		p.Pool = Pool{Workers: 3, Queue: 3}
+		ex := start(t, WithDependency("db", p))
+		d, _ := ex.lookup("db")
+		for i := range 3 {
+			v, err := Do(t.Context(), ex, "db", func(context.Context) (int, error) { return i, nil })
+			require.NoError(t, err)
+			require.Equal(t, i, v)
+		}
+		synctest.Wait()
+		assert.Less(t, len(d.idle), 3, "a worker that ran a job is parked, not asleep")
+
+		time.Sleep(workerKeepAlive)
+		synctest.Wait()
+		assert.Equal(t, 3, len(d.idle), "every worker is asleep once its keep-alive ended")
+
+		v, err := Do(t.Context(), ex, "db", func(context.Context) (int, error) { return 42, nil })
+		require.NoError(t, err)
+		assert.Equal(t, 42, v, "an asleep worker is woken by a message")
+	})
+}

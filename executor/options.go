@@ -63,7 +63,8 @@ func WithEvents(fn func(Event), buffer int) Option {
 type Site uint8
 
 const (
-	// SiteWorker is a worker actor's message handling, outside any job.
+	// SiteWorker is a worker actor's handling of a wake-up, by message
+	// or by signal to a parked worker, outside any job.
 	SiteWorker Site = iota
 	// SiteBreaker is the breaker actor's message handling.
 	SiteBreaker

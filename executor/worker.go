@@ -27,7 +27,15 @@ type worker struct {
 	pid     atomic.Pointer[actor.PID]
 	running atomic.Pointer[job] // the job whose attempt is executing
 	started bool                // set on the first Started, by the actor only
+	keep    *time.Timer         // the keep-alive of a parked run; the run's own
 }
+
+// workerKeepAlive is how long an idle worker keeps its run going, parked
+// on the queue, before it lets its goroutine go. A job that finds a
+// parked worker reaches it by one channel send, as in a plain goroutine
+// pool; one that finds every worker asleep needs a mailbox message and a
+// new run.
+const workerKeepAlive = 100 * time.Millisecond
 
 func workerName(i int) string { return "worker-" + strconv.Itoa(i) }
 
@@ -54,47 +62,70 @@ func (w *worker) Receive(ctx actor.Context) {
 	}
 }
 
-// drain runs queued jobs until the queue is empty, then goes idle. A
-// worker that crashes here re-sends itself the wake-up it was handling,
-// so it is neither idle nor awake-and-lost after its restart.
+// drain runs queued jobs, parked on the queue between them, until its
+// keep-alive ends or the dependency closes; then the worker goes idle
+// (asleep) and its run ends. A worker that crashes here re-queues the job
+// it held, which never blocks (the job still holds its admission slot),
+// and re-sends itself the wake-up it was handling, so it is neither idle
+// nor awake-and-lost after its restart.
 func (w *worker) drain(ctx actor.Context) {
 	d := w.dep
+	var held *job
 	defer func() {
 		if r := recover(); r != nil {
+			if held != nil {
+				d.queue <- held
+			}
 			ctx.Send(ctx.Self(), work{})
 			panic(r)
 		}
 	}()
-	if hook := d.ex.cfg.fault; hook != nil {
-		hook(SiteWorker, d.name)
-	}
+	w.fault()
+	backlog := false // the last job was waiting in the queue
 	for {
 		select {
 		case j := <-d.queue:
 			w.run(j)
+			backlog = true
 			continue
 		default:
 		}
-		if j := w.linger(); j != nil {
-			w.run(j)
-			continue
+		var j *job
+		if backlog {
+			j = w.linger()
 		}
-		{
-			d.idle <- w.id // never blocks: see above
-			// A job queued after our last look found no idle worker to
-			// wake; make sure someone takes it.
-			if len(d.queue) > 0 {
-				d.wakeWorker()
-			}
-			return
+		if j == nil {
+			j = w.park()
+			backlog = false
 		}
+		if j == nil {
+			break
+		}
+		held = j
+		w.fault() // a job taken while parked is a wake-up too
+		held = nil
+		w.run(j)
+	}
+	d.idle <- w.id // never blocks: each worker is in idle at most once
+	// A job queued after our last look may have found no parked worker
+	// and no idle one; make sure someone takes it.
+	if len(d.queue) > 0 {
+		d.wakeWorker()
 	}
 }
 
-// lingerYields is how many times a worker whose queue ran dry yields the
-// processor before it goes idle. A job that arrives meanwhile, as the next
-// job of a caller that just got its result usually does, is taken without
-// the wake-up message an idle worker would need.
+func (w *worker) fault() {
+	if hook := w.dep.ex.cfg.fault; hook != nil {
+		hook(SiteWorker, w.dep.name)
+	}
+}
+
+// lingerYields is how many times a worker whose queue just ran dry, after
+// a backlog, yields the processor before it parks. Under contention the
+// callers it just answered queue their next jobs meanwhile, and the worker
+// takes them in a batch instead of parking and being woken for each. A
+// worker that got its last job while parked, with no backlog, parks again
+// at once: yielding would only delay a lone caller's next job.
 const lingerYields = 3
 
 func (w *worker) linger() *job {
@@ -107,6 +138,27 @@ func (w *worker) linger() *job {
 		}
 	}
 	return nil
+}
+
+// park waits on the queue for the next job. It returns nil when the
+// keep-alive ended or the dependency closed first.
+func (w *worker) park() *job {
+	d := w.dep
+	if w.keep == nil {
+		w.keep = time.NewTimer(workerKeepAlive)
+	} else {
+		w.keep.Reset(workerKeepAlive)
+	}
+	select {
+	case j := <-d.queue:
+		w.keep.Stop()
+		return j
+	case <-w.keep.C:
+		return nil
+	case <-d.quit:
+		w.keep.Stop()
+		return nil
+	}
 }
 
 // run makes one attempt of j.
