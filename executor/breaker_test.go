@@ -383,3 +383,41 @@ func TestCallAtTheEndOfTheOpenPeriodIsAProbe(t *testing.T) {
 		assert.Equal(t, int32(1), c.hits.Load())
 	})
 }
+
+// Rejections are served from a cache without a clock read, yet RetryAfter
+// stays exact to the millisecond and counts down to the end of the period;
+// in its last milliseconds every call reads the clock. (No step below ends
+// at the instant a cache timer fires: their order would be luck.)
+func TestRejectionRetryAfterCountsDown(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		const open = time.Second + 400*time.Microsecond
+		p := noRetry(fast())
+		p.Breaker = breaker.Policy{FailureThreshold: 1, OpenTimeout: open}
+		ex := start(t, WithDependency("db", p))
+		_, _ = Do(t.Context(), ex, "db", fail)
+		synctest.Wait()
+		retryAfter := func() time.Duration {
+			_, err := Do(t.Context(), ex, "db", ok(1))
+			var ce *CircuitOpenError
+			require.ErrorAs(t, err, &ce)
+			return ce.RetryAfter
+		}
+		assert.Equal(t, open, retryAfter())
+		assert.Equal(t, open, retryAfter(), "the same instant: the cached error")
+		for _, waited := range []time.Duration{3 * time.Millisecond, 250 * time.Millisecond, 700 * time.Millisecond, 45 * time.Millisecond} {
+			before := retryAfter()
+			time.Sleep(waited)
+			assert.Equal(t, before-waited, retryAfter(), "after %v", waited)
+		}
+		// 998 ms have passed, 2.4 ms are left: the last entry lived only
+		// until 2 ms were left, not to the next millisecond.
+		time.Sleep(700 * time.Microsecond)
+		assert.Equal(t, 1700*time.Microsecond, retryAfter())
+		time.Sleep(1700 * time.Microsecond)
+		v, err := Do(t.Context(), ex, "db", ok(1))
+		require.NoError(t, err, "the period is over: the call is the probe")
+		assert.Equal(t, 1, v)
+		st, _ := ex.Stats("db")
+		assert.Equal(t, uint64(11), st.ShortCircuited)
+	})
+}

@@ -50,7 +50,9 @@ type dependency struct {
 	waitMu  sync.Mutex
 	waiting []*job // jobs waiting for a HALF_OPEN probe permit
 
-	rejectCache atomic.Pointer[rejection]
+	rejectCache  atomic.Pointer[rejection]
+	rejectExpiry *time.Timer // drops an OPEN breaker's cached rejection
+	rejectMu     sync.Mutex  // orders storing an entry and setting its timer
 
 	closeErr atomic.Pointer[error] // set once: ErrShutdown or ErrDependencyDown
 	closeMu  sync.Mutex
@@ -81,6 +83,8 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		ready:   make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	d.rejectExpiry = time.AfterFunc(time.Hour, func() { d.rejectCache.Store(nil) })
+	d.rejectExpiry.Stop()
 	d.breaker = breaker.NewCore(m, breaker.Hooks{
 		OnTransition: d.onTransition,
 		Gate:         d,
@@ -158,6 +162,11 @@ func (d *dependency) admit(ctx context.Context) error {
 		return err
 	}
 	if v := d.breaker.View(); v.State.Rejects() {
+		if err := d.cachedRejection(v); err != nil {
+			d.counts[outShortCircuited].Add(1)
+			d.emitRejected(err)
+			return err
+		}
 		// One monotonic clock read serves both the check and RetryAfter.
 		// An OPEN whose period is over goes on to the gate, which asks
 		// the breaker actor for a probe even if its timer is late.
@@ -198,29 +207,51 @@ func (d *dependency) launch(ctx context.Context, j *job) {
 }
 
 // rejection returns the error for a call the breaker turns away (open, or
-// half-open without a permit left). It is shared by the calls of the same
-// millisecond, so rejecting allocates nothing in the steady state;
-// RetryAfter is exact to the millisecond.
+// half-open without a permit left), and caches it for the calls that
+// follow, so that rejecting allocates nothing and, while the cache holds,
+// reads no clock (see cachedRejection). RetryAfter is exact to the
+// millisecond: an OPEN breaker's entry is dropped by a timer at the next
+// millisecond, and at the latest rejectClockGuard before the open period
+// ends, after which every call reads the clock and the first one past the
+// end asks for a probe even if the breaker actor's timer is late.
 //
 // elapsed is the time since the executor's epoch: the caller's clock read.
 func (d *dependency) rejection(v *breaker.View, elapsed time.Duration) error {
-	ms := elapsed.Milliseconds()
-	if c := d.rejectCache.Load(); c != nil && c.view == v && c.ms == ms {
-		return c.err
-	}
-	var after time.Duration
+	var after, validFor time.Duration
 	if v.State == messages.Open {
 		after = max(v.OpenUntil.Sub(d.ex.epoch)-elapsed, 0)
+		validFor = min(time.Millisecond-elapsed%time.Millisecond, after-rejectClockGuard)
 	}
-	c := &rejection{view: v, ms: ms, err: &messages.CircuitOpenError{
-		Name: d.name, FailureCount: v.TripFailures, LastFailure: v.LastFailure, RetryAfter: after}}
-	d.rejectCache.Store(c)
-	return c.err
+	err := &messages.CircuitOpenError{
+		Name: d.name, FailureCount: v.TripFailures, LastFailure: v.LastFailure, RetryAfter: after}
+	if v.State == messages.Open && validFor <= 0 {
+		return err // the period is about to end: no caching
+	}
+	d.rejectMu.Lock() // the entry stored last gets the timer set last
+	d.rejectCache.Store(&rejection{view: v, err: err})
+	if v.State == messages.Open {
+		d.rejectExpiry.Reset(validFor)
+	}
+	d.rejectMu.Unlock()
+	return err
+}
+
+// rejectClockGuard is how long before an open period ends rejections stop
+// being served from the cache: a margin for the cache timer's lateness.
+const rejectClockGuard = 2 * time.Millisecond
+
+// cachedRejection returns the cached rejection for view v, or nil. An
+// entry is for one view, which the breaker actor replaces on every change
+// of state, and an OPEN breaker's entry expires with its timer.
+func (d *dependency) cachedRejection(v *breaker.View) error {
+	if c := d.rejectCache.Load(); c != nil && c.view == v {
+		return c.err
+	}
+	return nil
 }
 
 type rejection struct {
 	view *breaker.View
-	ms   int64
 	err  *messages.CircuitOpenError
 }
 
@@ -264,7 +295,10 @@ func (d *dependency) gate(j *job, now time.Time) {
 }
 
 func (d *dependency) shortCircuit(j *job, v *breaker.View) {
-	err := d.rejection(v, time.Since(d.ex.epoch))
+	err := d.cachedRejection(v)
+	if err == nil {
+		err = d.rejection(v, time.Since(d.ex.epoch))
+	}
 	if j.finish(nil, err, outShortCircuited) {
 		d.emitRejected(err)
 	}
