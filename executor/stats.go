@@ -98,6 +98,7 @@ func (d *dependency) stats() Stats {
 	d.waitMu.Lock()
 	waiting := len(d.waiting)
 	d.waitMu.Unlock()
+	shed := d.shed.Load()
 	rate := v.FailureRate
 	if b := d.policy.Breaker; b.FailureRateThreshold == 0 && b.SlowCallRateThreshold == 0 {
 		rate = 0 // without a rate rule successes skip the window: no rate to show
@@ -106,11 +107,11 @@ func (d *dependency) stats() Stats {
 		Dependency:          d.name,
 		State:               v.State,
 		Down:                errors.Is(d.closedErr(), messages.ErrDependencyDown),
-		Submitted:           d.submitted.Load(),
+		Submitted:           d.submitted.Load() + shed,
 		Succeeded:           d.counts[outSucceeded].Load(),
 		Failed:              d.counts[outFailed].Load(),
 		TimedOut:            d.counts[outTimedOut].Load(),
-		ShortCircuited:      d.counts[outShortCircuited].Load(),
+		ShortCircuited:      d.counts[outShortCircuited].Load() + shed,
 		Rejected:            d.counts[outRejected].Load(),
 		Cancelled:           d.counts[outCancelled].Load(),
 		Panicked:            d.counts[outPanicked].Load(),
