@@ -57,6 +57,8 @@ type dependency struct {
 	shed atomic.Uint64
 	_    [56]byte
 
+	deadlines *deadlines // of the jobs not in backoff
+
 	rejectCache  atomic.Pointer[rejection]
 	rejectExpiry *time.Timer // drops an OPEN breaker's cached rejection
 	rejectMu     sync.Mutex  // orders storing an entry and setting its timer
@@ -90,6 +92,7 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		ready:   make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	d.deadlines = newDeadlines()
 	d.rejectExpiry = time.AfterFunc(time.Hour, func() { d.rejectCache.Store(nil) })
 	d.rejectExpiry.Stop()
 	d.breaker = breaker.NewCore(m, breaker.Hooks{
@@ -208,7 +211,9 @@ func (d *dependency) launch(ctx context.Context, j *job) {
 	}
 	j.dep, j.parent, j.budget, j.deadline, j.actxDeadline = d, ctx, deadline.Sub(now), deadline, deadline
 	j.mu.Lock()
-	j.deadlineT = d.ex.jobTimers.arm(j, deadline.Sub(now), false)
+	if !d.deadlines.add(j, now) {
+		j.deadlineT = d.ex.jobTimers.arm(j, deadline.Sub(now), false)
+	}
 	if ctx.Done() != nil {
 		j.stopParent = context.AfterFunc(ctx, j.onParentDone)
 	}
@@ -461,6 +466,7 @@ func (d *dependency) settle(j *job, v any, err error, panicked bool, start, now 
 		dt := j.deadlineT
 		j.deadlineT = nil
 		j.mu.Unlock()
+		d.deadlines.remove(j)
 		d.ex.jobTimers.disarm(dt)
 		if d.retrier.Request(j, step.Delay) {
 			return // the retrier owns the job now

@@ -279,6 +279,7 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 	}
 	for _, d := range deps {
 		<-d.stopped
+		d.deadlines.stop()
 	}
 	ex.events.close()
 	ex.dispatcher.close()

@@ -123,6 +123,8 @@ type job struct {
 	prevDelay time.Duration
 	permit    messages.Permit
 
+	dlSeq uint64 // its place in the dependency's deadlines, 0 if not there
+
 	mu           sync.Mutex
 	deadlineT    *jobTimer
 	attemptT     *jobTimer
@@ -171,6 +173,7 @@ func (j *job) finish(v any, err error, o outcome) bool {
 	j.deadlineT, j.attemptT, j.stopParent = nil, nil, nil
 	j.mu.Unlock()
 	ts := &j.dep.ex.jobTimers
+	j.dep.deadlines.remove(j)
 	ts.disarm(dt)
 	ts.disarm(at)
 	if stop != nil {
