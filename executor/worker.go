@@ -81,22 +81,16 @@ func (w *worker) drain(ctx actor.Context) {
 		}
 	}()
 	w.fault()
-	backlog := false // the last job was waiting in the queue
 	for {
 		select {
 		case j := <-d.queue:
 			w.run(j)
-			backlog = true
 			continue
 		default:
 		}
-		var j *job
-		if backlog {
-			j = w.linger()
-		}
+		j := w.linger()
 		if j == nil {
 			j = w.park()
-			backlog = false
 		}
 		if j == nil {
 			break
@@ -120,13 +114,12 @@ func (w *worker) fault() {
 	}
 }
 
-// lingerYields is how many times a worker whose queue just ran dry, after
-// a backlog, yields the processor before it parks. Under contention the
-// callers it just answered queue their next jobs meanwhile, and the worker
-// takes them in a batch instead of parking and being woken for each. A
-// worker that got its last job while parked, with no backlog, parks again
-// at once: yielding would only delay a lone caller's next job.
-const lingerYields = 3
+// lingerYields is how many times a worker whose queue ran dry yields the
+// processor before it parks. The callers it just answered often queue
+// their next jobs meanwhile, and the worker takes them without parking
+// and being woken. One yield measured best: more delay a lone caller's
+// next job, none makes every job under contention a park and a wake-up.
+const lingerYields = 1
 
 func (w *worker) linger() *job {
 	for range lingerYields {
