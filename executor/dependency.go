@@ -59,13 +59,17 @@ type dependency struct {
 
 	deadlines *deadlines // of the jobs not in backoff
 
+	// keeper pokes the parked workers once per workerKeepAlive, while any
+	// worker parks; keeping says it is set.
+	keeper  *time.Timer
+	keeping atomic.Bool
+
 	rejectCache  atomic.Pointer[rejection]
 	rejectExpiry *time.Timer // drops an OPEN breaker's cached rejection
 	rejectMu     sync.Mutex  // orders storing an entry and setting its timer
 
 	closeErr atomic.Pointer[error] // set once: ErrShutdown or ErrDependencyDown
 	closeMu  sync.Mutex
-	quit     chan struct{} // closed with closeErr: parked workers let go
 	drained  chan struct{} // closed when closed and nothing is in flight
 	drainOne sync.Once
 	ready    chan struct{} // closed when the actors are spawned
@@ -88,11 +92,15 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		workers: make([]worker, p.Pool.Workers),
 		root:    ex.system.Root,
 		drained: make(chan struct{}),
-		quit:    make(chan struct{}),
 		ready:   make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
 	d.deadlines = newDeadlines()
+	d.keeper = time.AfterFunc(time.Hour, func() {
+		d.keeping.Store(false)
+		d.pokeWorkers()
+	})
+	d.keeper.Stop()
 	d.rejectExpiry = time.AfterFunc(time.Hour, func() { d.rejectCache.Store(nil) })
 	d.rejectExpiry.Stop()
 	d.breaker = breaker.NewCore(m, breaker.Hooks{
@@ -117,7 +125,7 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		{Name: "retrier", Props: props(d.retrier.Producer())},
 	}
 	for i := range d.workers {
-		d.workers[i] = worker{dep: d, id: i}
+		d.workers[i] = worker{dep: d, id: i, poke: make(chan struct{}, 1)}
 		w := &d.workers[i]
 		children = append(children, supervisor.Child{Name: workerName(i), Props: props(func() actor.Actor { return w })})
 	}
@@ -335,6 +343,24 @@ func (d *dependency) dispatch(j *job) {
 	}
 }
 
+// keepAlive sets the keeper, unless it is set: a worker is about to park.
+func (d *dependency) keepAlive() {
+	if !d.keeping.Load() && d.keeping.CompareAndSwap(false, true) {
+		d.keeper.Reset(workerKeepAlive)
+	}
+}
+
+// pokeWorkers makes every parked worker look up; one that is busy looks
+// up when it next parks.
+func (d *dependency) pokeWorkers() {
+	for i := range d.workers {
+		select {
+		case d.workers[i].poke <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // wakeWorker wakes an idle (asleep) worker, if there is one, by a
 // message to its mailbox.
 func (d *dependency) wakeWorker() {
@@ -526,8 +552,8 @@ func (d *dependency) close(err error) bool {
 		return false
 	}
 	d.closeErr.Store(&err)
-	close(d.quit)
 	d.closeMu.Unlock()
+	d.pokeWorkers() // parked workers let go
 	for _, t := range d.retrier.Close() {
 		j := t.(*job)
 		j.finish(nil, err, outFailed)

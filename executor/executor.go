@@ -280,6 +280,7 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 	for _, d := range deps {
 		<-d.stopped
 		d.deadlines.stop()
+		d.keeper.Stop()
 	}
 	ex.events.close()
 	ex.dispatcher.close()

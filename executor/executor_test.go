@@ -438,7 +438,10 @@ func TestIdleWorkersParkThenSleep(t *testing.T) {
 		synctest.Wait()
 		assert.Less(t, len(d.idle), 3, "a worker that ran a job is parked, not asleep")
 
-		time.Sleep(workerKeepAlive)
+		time.Sleep(workerKeepAlive / 2)
+		synctest.Wait()
+		assert.Less(t, len(d.idle), 3, "still parked within the keep-alive")
+		time.Sleep(2 * workerKeepAlive)
 		synctest.Wait()
 		assert.Equal(t, 3, len(d.idle), "every worker is asleep once its keep-alive ended")
 

@@ -27,14 +27,20 @@ type worker struct {
 	pid     atomic.Pointer[actor.PID]
 	running atomic.Pointer[job] // the job whose attempt is executing
 	started bool                // set on the first Started, by the actor only
-	keep    *time.Timer         // the keep-alive of a parked run; the run's own
+
+	// poke (capacity 1) makes a parked worker look up: at its keep-alive
+	// (see dependency.reap) and when the dependency closes. lastDone is
+	// when its last attempt ended; only the worker's run uses it.
+	poke     chan struct{}
+	lastDone time.Time
 }
 
-// workerKeepAlive is how long an idle worker keeps its run going, parked
-// on the queue, before it lets its goroutine go. A job that finds a
-// parked worker reaches it by one channel send, as in a plain goroutine
-// pool; one that finds every worker asleep needs a mailbox message and a
-// new run.
+// workerKeepAlive is how long, at least, an idle worker keeps its run
+// going, parked on the queue, before it lets its goroutine go: it is
+// checked when the dependency's keep-alive timer pokes the parked
+// workers, so a worker goes within twice this. A job that finds a parked
+// worker reaches it by one channel send, as in a plain goroutine pool; one
+// that finds every worker asleep needs a mailbox message and a new run.
 const workerKeepAlive = 100 * time.Millisecond
 
 func workerName(i int) string { return "worker-" + strconv.Itoa(i) }
@@ -89,8 +95,7 @@ func (w *worker) drain(ctx actor.Context) {
 		default:
 		}
 		j := w.linger()
-		if j == nil {
-			j = w.park()
+		for j == nil && w.park(&j) {
 		}
 		if j == nil {
 			break
@@ -133,24 +138,17 @@ func (w *worker) linger() *job {
 	return nil
 }
 
-// park waits on the queue for the next job. It returns nil when the
-// keep-alive ended or the dependency closed first.
-func (w *worker) park() *job {
+// park waits on the queue for the next job and stores it in *j. When
+// poked instead it reports whether to go on parking: not once the
+// dependency closed or the keep-alive is over.
+func (w *worker) park(j **job) bool {
 	d := w.dep
-	if w.keep == nil {
-		w.keep = time.NewTimer(workerKeepAlive)
-	} else {
-		w.keep.Reset(workerKeepAlive)
-	}
+	d.keepAlive()
 	select {
-	case j := <-d.queue:
-		w.keep.Stop()
-		return j
-	case <-w.keep.C:
-		return nil
-	case <-d.quit:
-		w.keep.Stop()
-		return nil
+	case *j = <-d.queue:
+		return false
+	case <-w.poke:
+		return d.closedErr() == nil && time.Since(w.lastDone) < workerKeepAlive
 	}
 }
 
@@ -215,7 +213,9 @@ func (w *worker) run(j *job) {
 	// The attempt is over: its context ends, as a per-attempt context's
 	// cancel would end it. It reports whether the attempt timer ended it.
 	timedOut := j.endAttempt(context.Canceled) == context.DeadlineExceeded && j.endedBy() == nil
-	d.settle(j, v, err, panicked, start, time.Now(), timedOut)
+	end := time.Now()
+	w.lastDone = end
+	d.settle(j, v, err, panicked, start, end, timedOut)
 }
 
 // replace retires a worker whose goroutine runtime.Goexit ended, leaving
