@@ -59,31 +59,59 @@ func drainShutdown(tb testing.TB, ex *executor.Executor, futures []*executor.Fut
 	}
 }
 
+// grown returns how much the heap grew from before to after, and fails if
+// it shrank, which would mean memory of something else was freed meanwhile.
+func grown(b *testing.B, before, after uint64) float64 {
+	if after < before {
+		b.Fatalf("the heap shrank from %d to %d bytes while measuring", before, after)
+	}
+	return float64(after - before)
+}
+
 // BenchmarkMemoryPendingRetries reports the heap and goroutines held per
-// pending retry, with 100,000 pending.
+// pending retry, with 100,000 pending. Every executor of the run stays up
+// until all are measured: one shut down while another is measured would
+// free memory in the middle of its measurement.
 func BenchmarkMemoryPendingRetries(b *testing.B) {
 	const n = 100_000
+	var bytes, goroutines float64
+	type held struct {
+		ex      *executor.Executor
+		futures []*executor.Future
+	}
+	var all []held
 	for range b.N {
 		before, g0 := heap(), runtime.NumGoroutine()
 		ex, futures := pendRetries(b, n)
 		after, g1 := heap(), runtime.NumGoroutine()
-		b.ReportMetric(float64(after-before)/n, "B/pending-retry")
-		b.ReportMetric(float64(g1-g0)/n, "goroutines/pending-retry")
-		b.ReportMetric(float64(after-before)/(1<<20), "MB/100k-retries")
-		drainShutdown(b, ex, futures)
+		bytes += grown(b, before, after)
+		goroutines += float64(g1 - g0)
+		all = append(all, held{ex, futures})
 	}
+	b.StopTimer()
+	for _, h := range all {
+		drainShutdown(b, h.ex, h.futures)
+	}
+	runs := float64(b.N)
+	b.ReportMetric(bytes/runs/n, "B/pending-retry")
+	b.ReportMetric(goroutines/runs/n, "goroutines/pending-retry")
+	b.ReportMetric(bytes/runs/(1<<20), "MB/100k-retries")
 }
 
 // BenchmarkMemoryIdleDependency reports the heap held per idle registered
-// dependency, with 1,000 registered under the default policy.
+// dependency, with 1,000 registered under the default policy; every
+// executor stays up until all are measured, as above.
 func BenchmarkMemoryIdleDependency(b *testing.B) {
 	const n = 1000
+	var perDep, perExecutor, goroutines float64
+	var all []*executor.Executor
 	for range b.N {
 		before, g0 := heap(), runtime.NumGoroutine()
 		ex, err := executor.New()
 		if err != nil {
 			b.Fatal(err)
 		}
+		all = append(all, ex)
 		base := heap()
 		for i := range n {
 			if err := ex.Register(fmt.Sprint("dep-", i), executor.Policy{}); err != nil {
@@ -91,13 +119,20 @@ func BenchmarkMemoryIdleDependency(b *testing.B) {
 			}
 		}
 		after, g1 := heap(), runtime.NumGoroutine()
-		b.ReportMetric(float64(after-base)/n, "B/idle-dep")
-		b.ReportMetric(float64(g1-g0), "goroutines/1000-deps")
-		b.ReportMetric(float64(base-before)/(1<<10), "KB/executor")
+		perDep += grown(b, base, after) / n
+		perExecutor += grown(b, before, base)
+		goroutines += float64(g1 - g0)
+	}
+	b.StopTimer()
+	for _, ex := range all {
 		if err := ex.Shutdown(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}
+	runs := float64(b.N)
+	b.ReportMetric(perDep/runs, "B/idle-dep")
+	b.ReportMetric(goroutines/runs, "goroutines/1000-deps")
+	b.ReportMetric(perExecutor/runs/(1<<10), "KB/executor")
 }
 
 // Pending retries wait on timers, not goroutines.
