@@ -363,3 +363,11 @@ func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
 func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }
+
+// monoNow reads the monotonic clock alone: time.Now also reads the wall
+// clock, a second system clock read. The wall reading of the result is
+// the epoch's advanced by the elapsed time; instants are compared by
+// their monotonic readings, so only a wall-clock step since the epoch
+// could show, and only in the wall reading. Workers use it to time
+// attempts.
+func (ex *Executor) monoNow() time.Time { return ex.epoch.Add(time.Since(ex.epoch)) }

@@ -155,7 +155,7 @@ func (w *worker) park(j **job) bool {
 // run makes one attempt of j.
 func (w *worker) run(j *job) {
 	d := w.dep
-	start := time.Now()
+	start := d.ex.monoNow()
 	if j.f.isDone() {
 		d.release() // it ended while it waited: skipped, never run
 		return
@@ -197,7 +197,7 @@ func (w *worker) run(j *job) {
 			// mailbox run with it. Answer the job, then have the worker
 			// replaced by a new actor.
 			w.running.Store(nil)
-			d.settle(j, nil, &messages.PanicError{Value: errGoexit}, true, start, time.Now(), false)
+			d.settle(j, nil, &messages.PanicError{Value: errGoexit}, true, start, d.ex.monoNow(), false)
 			go w.replace()
 		}
 	}()
@@ -213,7 +213,7 @@ func (w *worker) run(j *job) {
 	// The attempt is over: its context ends, as a per-attempt context's
 	// cancel would end it. It reports whether the attempt timer ended it.
 	timedOut := j.endAttempt(context.Canceled) == context.DeadlineExceeded && j.endedBy() == nil
-	end := time.Now()
+	end := d.ex.monoNow()
 	w.lastDone = end
 	d.settle(j, v, err, panicked, start, end, timedOut)
 }
