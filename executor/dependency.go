@@ -444,10 +444,11 @@ func (d *dependency) onDue(ticket any) {
 	d.gate(j, now)
 }
 
-// settle decides what follows an attempt that returned.
-func (d *dependency) settle(j *job, v any, err error, panicked bool, start, now time.Time, attemptTimedOut bool) {
+// settle decides what follows an attempt that returned. ended says the
+// job's context had ended for good when the attempt's ended.
+func (d *dependency) settle(j *job, v any, err error, panicked bool, start, now time.Time, attemptTimedOut, ended bool) {
 	elapsed := now.Sub(start)
-	if j.f.isDone() || j.endedBy() != nil || !now.Before(j.deadline) {
+	if j.f.isDone() || ended || !now.Before(j.deadline) {
 		// The job ended while its attempt ran: its deadline passed, the
 		// caller cancelled, or the executor forced it. No late success is
 		// delivered.

@@ -155,7 +155,7 @@ func (ex *Executor) lookup(name string) (*dependency, error) {
 // AttemptTimeout. Cancelling ctx cancels the job, which then ends with
 // ctx.Err().
 func (ex *Executor) Submit(ctx context.Context, dependency string, fn func(context.Context) (any, error)) *Future {
-	j, err := startJob(ctx, ex, dependency, fn)
+	j, err := startJob(ctx, ex, dependency, fn, false)
 	if err != nil {
 		return failed(err)
 	}
@@ -163,7 +163,10 @@ func (ex *Executor) Submit(ctx context.Context, dependency string, fn func(conte
 }
 
 // startJob admits and launches a job for fn, or says at once why not.
-func startJob[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error)) (*job, error) {
+// With wait, the caller is about to wait for the result: the Future's
+// channel is made before anyone else can see the job, so neither side
+// needs the Future's lock to find it.
+func startJob[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error), wait bool) (*job, error) {
 	if ctx == nil || fn == nil {
 		return nil, fmt.Errorf("%w: nil context or function for %q", messages.ErrInvalidJob, dependency)
 	}
@@ -178,6 +181,9 @@ func startJob[T any](ctx context.Context, ex *Executor, dependency string, fn fu
 		return nil, err
 	}
 	j := newJob(fn)
+	if wait {
+		j.f.done = make(chan struct{})
+	}
 	d.launch(ctx, j)
 	return j, nil
 }
@@ -187,11 +193,11 @@ func startJob[T any](ctx context.Context, ex *Executor, dependency string, fn fu
 // from ctx, so cancelling ctx ends the job with ctx.Err().
 func Do[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
-	j, err := startJob(ctx, ex, dependency, fn)
+	j, err := startJob(ctx, ex, dependency, fn, true)
 	if err != nil {
 		return zero, err
 	}
-	<-j.f.Done()
+	<-j.f.done // made by startJob
 	if j.f.err != nil {
 		return zero, j.f.err
 	}

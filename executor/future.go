@@ -171,6 +171,7 @@ func (j *job) finish(v any, err error, o outcome) bool {
 	j.mu.Lock()
 	dt, at, stop := j.deadlineT, j.attemptT, j.stopParent
 	j.deadlineT, j.attemptT, j.stopParent = nil, nil, nil
+	j.endAttemptLocked(context.Canceled)
 	j.mu.Unlock()
 	ts := &j.dep.ex.jobTimers
 	j.dep.deadlines.remove(j)
@@ -179,7 +180,6 @@ func (j *job) finish(v any, err error, o outcome) bool {
 	if stop != nil {
 		stop()
 	}
-	j.endAttempt(context.Canceled)
 	return true
 }
 

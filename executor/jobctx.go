@@ -82,6 +82,19 @@ func (j *job) String() string { return "warden job for " + j.dep.name }
 func (j *job) endAttempt(err error) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	return j.endAttemptLocked(err)
+}
+
+// closeAttempt ends the current attempt's context with context.Canceled,
+// as a per-attempt context's cancel would, and returns the error it ended
+// with and why the job's context ended, or nil: both under one lock.
+func (j *job) closeAttempt() (attemptErr, ended error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.endAttemptLocked(context.Canceled), j.ended
+}
+
+func (j *job) endAttemptLocked(err error) error {
 	if j.actxErr != nil {
 		return j.actxErr
 	}

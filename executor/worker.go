@@ -197,7 +197,7 @@ func (w *worker) run(j *job) {
 			// mailbox run with it. Answer the job, then have the worker
 			// replaced by a new actor.
 			w.running.Store(nil)
-			d.settle(j, nil, &messages.PanicError{Value: errGoexit}, true, start, d.ex.monoNow(), false)
+			d.settle(j, nil, &messages.PanicError{Value: errGoexit}, true, start, d.ex.monoNow(), false, j.endedBy() != nil)
 			go w.replace()
 		}
 	}()
@@ -212,10 +212,11 @@ func (w *worker) run(j *job) {
 	}
 	// The attempt is over: its context ends, as a per-attempt context's
 	// cancel would end it. It reports whether the attempt timer ended it.
-	timedOut := j.endAttempt(context.Canceled) == context.DeadlineExceeded && j.endedBy() == nil
+	aerr, ended := j.closeAttempt()
+	timedOut := aerr == context.DeadlineExceeded && ended == nil
 	end := d.ex.monoNow()
 	w.lastDone = end
-	d.settle(j, v, err, panicked, start, end, timedOut)
+	d.settle(j, v, err, panicked, start, end, timedOut, ended != nil)
 }
 
 // replace retires a worker whose goroutine runtime.Goexit ended, leaving
