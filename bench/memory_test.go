@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,13 +14,23 @@ import (
 )
 
 // settledHeap waits for what an earlier benchmark let go to be freed: a
-// stopped timer, say, stays in the runtime's timer heap, holding what its
-// function refers to, until the runtime next cleans that heap. It returns
-// the heap once two reads 10 ms apart no longer fall by more than 1%.
+// stopped timer stays in its processor's timer heap, holding what its
+// function refers to, until that processor next schedules goroutines and
+// cleans the heap. It keeps every processor scheduling, and returns the
+// heap once two reads 10 ms apart no longer fall by more than 1%.
 func settledHeap() uint64 {
 	h := heap()
 	for range 100 {
-		time.Sleep(10 * time.Millisecond)
+		var wg sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				for range 10 {
+					time.Sleep(time.Millisecond)
+					runtime.Gosched()
+				}
+			})
+		}
+		wg.Wait()
 		next := heap()
 		if next+next/100 >= h {
 			return next
