@@ -29,7 +29,7 @@ type worker struct {
 	started bool                // set on the first Started, by the actor only
 
 	// poke (capacity 1) makes a parked worker look up: at its keep-alive
-	// (see dependency.reap) and when the dependency closes. lastDone is
+	// (see dependency.keepAlive) and when the dependency closes. lastDone is
 	// when its last attempt ended; only the worker's run uses it.
 	poke     chan struct{}
 	lastDone time.Time
