@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -448,5 +449,33 @@ func TestIdleWorkersParkThenSleep(t *testing.T) {
 		v, err := Do(t.Context(), ex, "db", func(context.Context) (int, error) { return 42, nil })
 		require.NoError(t, err)
 		assert.Equal(t, 42, v, "an asleep worker is woken by a message")
+	})
+}
+
+// Jobs that arrive at and around the instant idle workers' keep-alive
+// ends are still taken: by a parked worker, or by an asleep one woken by a
+// message. A job no worker takes ends with a timeout and fails the test.
+func TestJobsArrivingAsKeepAliveEnds(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p := noRetry(fast())
+		p.Pool = Pool{Workers: 2, Queue: 2}
+		ex := start(t, WithDependency("db", p))
+		gaps := []time.Duration{workerKeepAlive, 2 * workerKeepAlive, workerKeepAlive + time.Nanosecond, workerKeepAlive - time.Nanosecond, 0}
+		jobs := 0
+		for i := range 400 {
+			var wg sync.WaitGroup
+			jobs += 1 + i%3
+			for k := range 1 + i%3 {
+				wg.Go(func() {
+					v, err := Do(t.Context(), ex, "db", ok(k))
+					assert.NoError(t, err)
+					assert.Equal(t, k, v)
+				})
+			}
+			wg.Wait()
+			time.Sleep(gaps[i%len(gaps)])
+		}
+		st, _ := ex.Stats("db")
+		assert.Equal(t, uint64(jobs), st.Succeeded)
 	})
 }
