@@ -16,20 +16,23 @@ import (
 //
 // Against a timer per job this saves a timer start and stop per job: a
 // busy dependency re-arms its timer about once per job that reaches its
-// deadline, and otherwise about once per Timeout.
+// deadline, and otherwise about once per Timeout. The list's length stays
+// within a small multiple of the jobs in it: when a long job at its front
+// holds it while later jobs come and go, the list is compacted.
 type deadlines struct {
 	mu       sync.Mutex
 	buf      []*job // the list is buf[off:]; nil entries left early
 	off      int
-	first    uint64    // the sequence number of buf[off]
+	live     int       // the non-nil entries
 	last     time.Time // the latest deadline in the list
 	armed    bool      // the timer is set, for armedFor
 	armedFor time.Time // no later than the first deadline in the list
 	timer    *time.Timer
+	compacts int // how many times the list was compacted, for tests
 }
 
 func newDeadlines() *deadlines {
-	q := &deadlines{first: 1}
+	q := &deadlines{}
 	q.timer = time.AfterFunc(time.Hour, q.fire)
 	q.timer.Stop()
 	return q
@@ -40,19 +43,18 @@ func newDeadlines() *deadlines {
 func (q *deadlines) add(j *job, now time.Time) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := len(q.buf) - q.off
-	if n > 0 && j.deadline.Before(q.last) {
+	if q.live > 0 && j.deadline.Before(q.last) {
 		return false
 	}
-	if n == 0 && q.off > 0 {
+	if q.live == 0 { // start over, letting a burst's large array go
+		if cap(q.buf) > shrinkAbove {
+			q.buf = nil
+		}
 		q.buf, q.off = q.buf[:0], 0
-	} else if q.off > 1024 && q.off > len(q.buf)/2 {
-		live := copy(q.buf, q.buf[q.off:])
-		clear(q.buf[live:])
-		q.buf, q.off = q.buf[:live], 0
 	}
-	j.dlSeq = q.first + uint64(len(q.buf)-q.off)
 	q.buf = append(q.buf, j)
+	j.dlSlot = len(q.buf) // its index plus one
+	q.live++
 	q.last = j.deadline
 	// The list may have emptied since the timer was set for a later
 	// deadline than this one.
@@ -66,10 +68,14 @@ func (q *deadlines) add(j *job, now time.Time) bool {
 // remove takes j out of the list, if it is there.
 func (q *deadlines) remove(j *job) {
 	q.mu.Lock()
-	if j.dlSeq != 0 {
-		q.buf[q.off+int(j.dlSeq-q.first)] = nil
-		j.dlSeq = 0
+	if j.dlSlot != 0 {
+		q.buf[j.dlSlot-1] = nil
+		j.dlSlot = 0
+		q.live--
 		q.trim()
+		if span := len(q.buf) - q.off; span > 64 && span > 4*q.live {
+			q.compact()
+		}
 	}
 	q.mu.Unlock()
 }
@@ -78,9 +84,33 @@ func (q *deadlines) remove(j *job) {
 func (q *deadlines) trim() {
 	for q.off < len(q.buf) && q.buf[q.off] == nil {
 		q.off++
-		q.first++
 	}
 }
+
+// compact moves the jobs in the list to the start of buf, in order, and
+// tells each its new place. Each call removes at least three empty
+// entries per job it moves, so its cost is paid for by the removals that
+// made them.
+func (q *deadlines) compact() {
+	q.compacts++
+	w := 0
+	for _, j := range q.buf[q.off:] {
+		if j != nil {
+			q.buf[w] = j
+			w++
+			j.dlSlot = w
+		}
+	}
+	clear(q.buf[w:])
+	q.buf, q.off = q.buf[:w], 0
+	if cap(q.buf) > shrinkAbove && cap(q.buf) > 8*w {
+		q.buf = append(make([]*job, 0, 2*w+16), q.buf...)
+	}
+}
+
+// shrinkAbove is the capacity above which the list lets go of an array
+// that has become mostly unused.
+const shrinkAbove = 1024
 
 // fire ends the jobs whose deadlines have passed and re-arms the timer for
 // the first one left.
@@ -94,13 +124,13 @@ func (q *deadlines) fire() {
 			break
 		}
 		due = append(due, j)
-		j.dlSeq = 0
+		j.dlSlot = 0
 		q.buf[q.off] = nil
+		q.live--
 		q.off++
-		q.first++
 		q.trim()
 	}
-	q.armed = q.off < len(q.buf)
+	q.armed = q.live > 0
 	if q.armed {
 		q.armedFor = q.buf[q.off].deadline
 		q.timer.Reset(q.armedFor.Sub(now))

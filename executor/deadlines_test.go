@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -64,7 +65,8 @@ func TestDeadlinesKeptByOneTimerAndOwnTimers(t *testing.T) {
 	})
 }
 
-// The list holds no finished job and starts over once empty.
+// The list holds no finished job, stays short behind a long one, and
+// starts over once empty.
 func TestDeadlinesListStaysSmall(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		p := noRetry(fast())
@@ -83,13 +85,14 @@ func TestDeadlinesListStaysSmall(t *testing.T) {
 		live := 0
 		for _, j := range d.deadlines.buf[d.deadlines.off:] {
 			if j != nil {
+				require.Equal(t, j, d.deadlines.buf[j.dlSlot-1], "each job knows its place")
 				live++
 			}
 		}
 		size := len(d.deadlines.buf)
 		d.deadlines.mu.Unlock()
 		assert.Equal(t, 1, live, "only the stuck job is listed")
-		assert.Equal(t, 5001, size, "the list spans from the stuck job on")
+		assert.LessOrEqual(t, size, 65, "the list is compacted behind the stuck job")
 		close(release)
 		_, err := stuck.Wait(t.Context())
 		require.NoError(t, err)
@@ -99,5 +102,87 @@ func TestDeadlinesListStaysSmall(t *testing.T) {
 		d.deadlines.mu.Lock()
 		assert.LessOrEqual(t, len(d.deadlines.buf), 1, "an empty list starts over")
 		d.deadlines.mu.Unlock()
+	})
+}
+
+// Random adds, removals and firings keep the list's invariants: every job
+// in it knows its place, the count of jobs is right, the list stays within
+// a small multiple of that count, and jobs come due in order, each once.
+func TestDeadlinesListInvariants(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		ex := start(t, WithDependency("db", fast()))
+		dep, _ := ex.lookup("db")
+		q := dep.deadlines
+		var in []*job      // what the list should hold, in order
+		var last time.Time // the latest deadline added since the list was empty
+		ended := map[*job]int{}
+		check := func() {
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			var got []*job
+			for _, j := range q.buf[q.off:] {
+				if j != nil {
+					require.Equal(t, j, q.buf[j.dlSlot-1])
+					got = append(got, j)
+				}
+			}
+			require.Equal(t, len(in), len(got))
+			for i := range in {
+				require.Same(t, in[i], got[i], "in order")
+			}
+			require.Equal(t, len(in), q.live)
+			require.LessOrEqual(t, len(q.buf)-q.off, max(64, 4*q.live)+1)
+		}
+		for step := range 20000 {
+			switch r := rng.IntN(20); {
+			case r < 9:
+				// Mostly in order, as jobs sharing a Timeout are; now and
+				// then earlier, as a caller's own deadline is.
+				timeout := 50*time.Millisecond + time.Duration(step)*time.Nanosecond
+				if rng.IntN(10) == 0 {
+					timeout = time.Duration(1+rng.IntN(50)) * time.Millisecond
+				}
+				j := &job{dep: dep, deadline: time.Now().Add(timeout)}
+				j.f.done = make(chan struct{})
+				if len(in) == 0 {
+					last = time.Time{}
+				}
+				if q.add(j, time.Now()) {
+					require.False(t, j.deadline.Before(last), "added in order")
+					in = append(in, j)
+					last = j.deadline
+				} else {
+					require.True(t, j.deadline.Before(last), "refused only out of order")
+				}
+			case r < 18 && len(in) > 0:
+				// Mostly not the first job, so that it holds the list
+				// while later jobs come and go, and compaction is needed.
+				k := rng.IntN(len(in))
+				if k == 0 && len(in) > 1 && rng.IntN(10) > 0 {
+					k = 1 + rng.IntN(len(in)-1)
+				}
+				q.remove(in[k])
+				in = append(in[:k], in[k+1:]...)
+			default:
+				time.Sleep(time.Duration(rng.IntN(1000)) * time.Microsecond)
+				synctest.Wait()
+				for len(in) > 0 && !in[0].deadline.After(time.Now()) {
+					ended[in[0]]++
+					in = in[1:]
+				}
+			}
+			if step%97 == 0 {
+				check()
+			}
+		}
+		check()
+		q.mu.Lock()
+		assert.Greater(t, q.compacts, 10, "the run compacted the list")
+		q.mu.Unlock()
+		for j, n := range ended {
+			require.Equal(t, 1, n)
+			require.True(t, j.f.isDone(), "a job due was ended")
+		}
 	})
 }

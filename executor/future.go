@@ -123,7 +123,7 @@ type job struct {
 	prevDelay time.Duration
 	permit    messages.Permit
 
-	dlSeq uint64 // its place in the dependency's deadlines, 0 if not there
+	dlSlot int // its index in the dependency's deadlines plus one, 0 if not there
 
 	mu           sync.Mutex
 	deadlineT    *jobTimer
