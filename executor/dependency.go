@@ -180,19 +180,20 @@ func (d *dependency) admit(ctx context.Context) error {
 		return err
 	}
 	if v := d.breaker.View(); v.State.Rejects() {
-		// A call shed here is counted once, in shed alone, which stands
-		// for both a submission and a short circuit.
-		if err := d.cachedRejection(v); err != nil {
-			d.shed.Add(1)
-			d.emitRejected(err)
-			return err
+		// Without a cached rejection, one monotonic clock read serves
+		// both the check and RetryAfter. An OPEN whose period is over
+		// goes on to the gate, which asks the breaker actor for a probe
+		// even if its timer is late.
+		err := d.cachedRejection(v)
+		if err == nil {
+			if el := time.Since(d.ex.epoch); v.State == messages.ForcedOpen || el < v.OpenUntil.Sub(d.ex.epoch) {
+				err = d.rejection(v, el)
+			}
 		}
-		// One monotonic clock read serves both the check and RetryAfter.
-		// An OPEN whose period is over goes on to the gate, which asks
-		// the breaker actor for a probe even if its timer is late.
-		if el := time.Since(d.ex.epoch); v.State == messages.ForcedOpen || el < v.OpenUntil.Sub(d.ex.epoch) {
+		if err != nil {
+			// Counted once, in shed alone, which stands for both a
+			// submission and a short circuit.
 			d.shed.Add(1)
-			err := d.rejection(v, el)
 			d.emitRejected(err)
 			return err
 		}
