@@ -16,9 +16,9 @@ import (
 //
 // Against a timer per job this saves a timer start and stop per job: a
 // busy dependency re-arms its timer about once per job that reaches its
-// deadline, and otherwise about once per Timeout. The list's length stays
-// within a small multiple of the jobs in it: when a long job at its front
-// holds it while later jobs come and go, the list is compacted.
+// deadline, and otherwise about once per Timeout. When a long job at its
+// front holds the list while later jobs come and go, the list is
+// compacted: its empty slots stay within 64 or three times the jobs in it.
 type deadlines struct {
 	mu       sync.Mutex
 	buf      []*job // the list is buf[off:]; nil entries left early
@@ -73,17 +73,18 @@ func (q *deadlines) remove(j *job) {
 		j.dlSlot = 0
 		q.live--
 		q.trim()
-		if span := len(q.buf) - q.off; span > 64 && span > 4*q.live {
-			q.compact()
-		}
 	}
 	q.mu.Unlock()
 }
 
-// trim drops the empty entries at the front of the list.
+// trim drops the empty entries at the front of the list, and compacts it
+// once it is more than four times as long as the jobs in it.
 func (q *deadlines) trim() {
 	for q.off < len(q.buf) && q.buf[q.off] == nil {
 		q.off++
+	}
+	if span := len(q.buf) - q.off; span > 64 && span > 4*q.live {
+		q.compact()
 	}
 }
 
@@ -127,7 +128,6 @@ func (q *deadlines) fire() {
 		j.dlSlot = 0
 		q.buf[q.off] = nil
 		q.live--
-		q.off++
 		q.trim()
 	}
 	q.armed = q.live > 0
