@@ -16,7 +16,7 @@ import (
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/actors/retrier"
 	"github.com/warden-go/warden/actors/supervisor"
-	"github.com/warden-go/warden/messages"
+	"github.com/warden-go/warden/internal/policyerr"
 )
 
 // badInputs counts the bad inputs tried, for the summary line.
@@ -67,7 +67,7 @@ func TestBadPolicies(t *testing.T) {
 			badInputs.Add(1)
 			err := tc.p.Validate()
 			require.ErrorIs(t, err, ErrInvalidPolicy)
-			assert.Contains(t, messages.Fields(err), tc.field)
+			assert.Contains(t, policyerr.Fields(err), tc.field)
 			_, err = New(WithDependency("db", tc.p))
 			assert.ErrorIs(t, err, ErrInvalidPolicy, "New fails at construction")
 			assert.Contains(t, err.Error(), "executor.Policy."+tc.field)

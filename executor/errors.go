@@ -45,6 +45,6 @@ type TimeoutKind = messages.TimeoutKind
 
 // Timeout kinds.
 const (
-	KindProcessing = messages.ProcessingTimeout
-	KindNetwork    = messages.NetworkTimeout
+	KindProcessing = messages.KindProcessing
+	KindNetwork    = messages.KindNetwork
 )

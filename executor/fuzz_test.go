@@ -9,7 +9,7 @@ import (
 
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/actors/retrier"
-	"github.com/warden-go/warden/messages"
+	"github.com/warden-go/warden/internal/policyerr"
 )
 
 // FuzzPolicy checks that every policy is either rejected at construction
@@ -34,7 +34,7 @@ func FuzzPolicy(f *testing.F) {
 		synctest.Test(t, func(t *testing.T) {
 			ex, err := New(WithDependency("db", p))
 			if verr != nil {
-				if !errors.Is(err, ErrInvalidPolicy) || len(messages.Fields(verr)) == 0 {
+				if !errors.Is(err, ErrInvalidPolicy) || len(policyerr.Fields(verr)) == 0 {
 					t.Fatalf("Validate said %v, New said %v", verr, err)
 				}
 				return

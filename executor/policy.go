@@ -6,7 +6,7 @@ import (
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/actors/retrier"
 	"github.com/warden-go/warden/actors/supervisor"
-	"github.com/warden-go/warden/messages"
+	"github.com/warden-go/warden/internal/policyerr"
 )
 
 // The original module's timeout presets.
@@ -90,7 +90,7 @@ func ExternalAPIPolicy() Policy {
 // Validate reports every invalid field, nested policies included, joined;
 // each error matches ErrInvalidPolicy and names its field.
 func (p Policy) Validate() error {
-	e := messages.NewPolicyErrors("executor.Policy")
+	e := policyerr.New("executor.Policy")
 	e.Check(p.Timeout >= 0, "Timeout", p.Timeout, "must not be negative")
 	e.Check(p.AttemptTimeout >= 0, "AttemptTimeout", p.AttemptTimeout, "must not be negative")
 	if p.Timeout >= 0 && p.AttemptTimeout > p.withDefaults().Timeout {

@@ -58,23 +58,23 @@ func (o Outcome) String() string {
 }
 
 // TimeoutKind says what ran out of time. The zero value is
-// ProcessingTimeout, the original module's default.
+// KindProcessing, the original module's default.
 type TimeoutKind uint8
 
 const (
-	// ProcessingTimeout is a timeout of local work or of a dependency that
+	// KindProcessing is a timeout of local work or of a dependency that
 	// computes for too long.
-	ProcessingTimeout TimeoutKind = iota
-	// NetworkTimeout is a timeout waiting on a remote peer.
-	NetworkTimeout
+	KindProcessing TimeoutKind = iota
+	// KindNetwork is a timeout waiting on a remote peer.
+	KindNetwork
 )
 
 // String returns "processing" or "network".
 func (k TimeoutKind) String() string {
 	switch k {
-	case ProcessingTimeout:
+	case KindProcessing:
 		return "processing"
-	case NetworkTimeout:
+	case KindNetwork:
 		return "network"
 	}
 	return "timeoutkind(" + strconv.Itoa(int(k)) + ")"

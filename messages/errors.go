@@ -11,9 +11,9 @@ import (
 var (
 	// ErrTimeout matches every *TimeoutError.
 	ErrTimeout = errors.New("warden: timeout")
-	// ErrProcessingTimeout matches a *TimeoutError of kind ProcessingTimeout.
+	// ErrProcessingTimeout matches a *TimeoutError of kind KindProcessing.
 	ErrProcessingTimeout = errors.New("warden: processing timeout")
-	// ErrNetworkTimeout matches a *TimeoutError of kind NetworkTimeout.
+	// ErrNetworkTimeout matches a *TimeoutError of kind KindNetwork.
 	ErrNetworkTimeout = errors.New("warden: network timeout")
 	// ErrCircuitOpen matches every *CircuitOpenError.
 	ErrCircuitOpen = errors.New("warden: circuit open")
@@ -63,9 +63,9 @@ func (e *TimeoutError) Is(target error) bool {
 	case ErrTimeout, context.DeadlineExceeded:
 		return true
 	case ErrProcessingTimeout:
-		return e.Kind == ProcessingTimeout
+		return e.Kind == KindProcessing
 	case ErrNetworkTimeout:
-		return e.Kind == NetworkTimeout
+		return e.Kind == KindNetwork
 	}
 	return false
 }
@@ -156,81 +156,6 @@ func (e *PolicyError) Error() string {
 
 // Is reports whether target is ErrInvalidPolicy.
 func (e *PolicyError) Is(target error) bool { return target == ErrInvalidPolicy }
-
-// PolicyErrors collects the invalid fields of one policy. Its zero value is
-// ready to use; it is not safe for concurrent use.
-type PolicyErrors struct {
-	policy string
-	errs   []error
-}
-
-// NewPolicyErrors starts a collection for the named policy type.
-func NewPolicyErrors(policy string) *PolicyErrors { return &PolicyErrors{policy: policy} }
-
-// Add records that field holds value, which is invalid for reason.
-func (p *PolicyErrors) Add(field string, value any, reason string) {
-	p.errs = append(p.errs, &PolicyError{Policy: p.policy, Field: field, Value: value, Reason: reason})
-}
-
-// Check records the field as invalid when ok is false.
-func (p *PolicyErrors) Check(ok bool, field string, value any, reason string) {
-	if !ok {
-		p.Add(field, value, reason)
-	}
-}
-
-// Nest adds the errors of a nested policy, prefixing their field names.
-func (p *PolicyErrors) Nest(prefix string, err error) {
-	if err == nil {
-		return
-	}
-	for _, e := range flatten(err) {
-		var pe *PolicyError
-		if errors.As(e, &pe) {
-			c := *pe
-			c.Field = prefix + "." + c.Field
-			c.Policy = p.policy
-			p.errs = append(p.errs, &c)
-			continue
-		}
-		p.errs = append(p.errs, e)
-	}
-}
-
-// Err returns nil when no field was invalid, else every error joined.
-func (p *PolicyErrors) Err() error {
-	if len(p.errs) == 0 {
-		return nil
-	}
-	return errors.Join(p.errs...)
-}
-
-// Fields returns the names of the invalid fields recorded so far, for
-// messages and tests.
-func Fields(err error) []string {
-	var out []string
-	for _, e := range flatten(err) {
-		var pe *PolicyError
-		if errors.As(e, &pe) {
-			out = append(out, pe.Field)
-		}
-	}
-	return out
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
 
 // ErrInvalidJob is returned for a job that cannot run: a nil function or a
 // nil context.

@@ -17,8 +17,8 @@ func TestTimeoutErrorMatching(t *testing.T) {
 		kind                TimeoutKind
 		processing, network bool
 	}{
-		{ProcessingTimeout, true, false},
-		{NetworkTimeout, false, true},
+		{KindProcessing, true, false},
+		{KindNetwork, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestRetryErrorUnwrapsToLast(t *testing.T) {
 	assert.Contains(t, err.Error(), "after 3 attempts")
 
 	// The last error's own matching still works through the RetryError.
-	timeout := &RetryError{Attempts: 2, Last: &TimeoutError{Operation: "db", Kind: NetworkTimeout}}
+	timeout := &RetryError{Attempts: 2, Last: &TimeoutError{Operation: "db", Kind: KindNetwork}}
 	assert.ErrorIs(t, timeout, ErrNetworkTimeout)
 }
 
@@ -89,30 +89,6 @@ func TestSentinelsAreDistinct(t *testing.T) {
 	}
 }
 
-func TestPolicyErrors(t *testing.T) {
-	e := NewPolicyErrors("x.Policy")
-	assert.NoError(t, e.Err())
-	e.Check(true, "Good", 1, "fine")
-	e.Check(false, "Bad", -1, "must not be negative")
-	e.Add("Worse", "NaN", "must be a number")
-
-	inner := NewPolicyErrors("y.Policy")
-	inner.Add("Depth", 0, "must be positive")
-	e.Nest("Inner", inner.Err())
-	e.Nest("Other", errors.New("plain"))
-	e.Nest("None", nil)
-
-	err := e.Err()
-	assert.ErrorIs(t, err, ErrInvalidPolicy)
-	assert.Equal(t, []string{"Bad", "Worse", "Inner.Depth"}, Fields(err))
-	var pe *PolicyError
-	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, "warden: invalid policy: x.Policy.Bad = -1: must not be negative", pe.Error())
-	assert.Contains(t, err.Error(), "x.Policy.Inner.Depth = 0")
-	assert.Contains(t, err.Error(), "plain")
-	assert.Nil(t, Fields(nil))
-}
-
 func TestEnumStrings(t *testing.T) {
 	assert.Equal(t, "closed", Closed.String())
 	assert.Equal(t, "open", Open.String())
@@ -129,12 +105,12 @@ func TestEnumStrings(t *testing.T) {
 	assert.Equal(t, "ignored", Ignored.String())
 	assert.Equal(t, "outcome(7)", Outcome(7).String())
 
-	assert.Equal(t, "processing", ProcessingTimeout.String())
-	assert.Equal(t, "network", NetworkTimeout.String())
+	assert.Equal(t, "processing", KindProcessing.String())
+	assert.Equal(t, "network", KindNetwork.String())
 	assert.Equal(t, "timeoutkind(5)", TimeoutKind(5).String())
 
 	var zs State
 	var zk TimeoutKind
 	assert.Equal(t, Closed, zs, "zero state is closed")
-	assert.Equal(t, ProcessingTimeout, zk, "zero kind is processing, the original default")
+	assert.Equal(t, KindProcessing, zk, "zero kind is processing, the original default")
 }

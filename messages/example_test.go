@@ -13,7 +13,7 @@ import (
 // and context.DeadlineExceeded, so existing deadline checks keep working.
 func ExampleTimeoutError() {
 	err := fmt.Errorf("fetch user: %w", &messages.TimeoutError{
-		Operation: "users-api", Duration: 10 * time.Second, Kind: messages.NetworkTimeout,
+		Operation: "users-api", Duration: 10 * time.Second, Kind: messages.KindNetwork,
 	})
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, messages.ErrTimeout), errors.Is(err, messages.ErrNetworkTimeout),

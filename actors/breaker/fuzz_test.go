@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-go/warden/internal/policyerr"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -33,7 +34,7 @@ func FuzzPolicyValidate(f *testing.F) {
 		}
 		err := p.Validate()
 		if err != nil {
-			if !errors.Is(err, messages.ErrInvalidPolicy) || len(messages.Fields(err)) == 0 {
+			if !errors.Is(err, messages.ErrInvalidPolicy) || len(policyerr.Fields(err)) == 0 {
 				t.Fatalf("error %v does not name a field", err)
 			}
 			return

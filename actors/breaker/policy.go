@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/warden-go/warden/internal/policyerr"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -112,7 +113,7 @@ func ExternalAPI() Policy {
 // messages.ErrInvalidPolicy. A nil result means New and NewMachine accept
 // the policy.
 func (p Policy) Validate() error {
-	e := messages.NewPolicyErrors("breaker.Policy")
+	e := policyerr.New("breaker.Policy")
 	e.Check(p.FailureThreshold >= 0, "FailureThreshold", p.FailureThreshold, "must not be negative")
 	e.Check(rateOK(p.FailureRateThreshold), "FailureRateThreshold", p.FailureRateThreshold, "must be 0 (off) or in (0, 1]")
 	e.Check(rateOK(p.SlowCallRateThreshold), "SlowCallRateThreshold", p.SlowCallRateThreshold, "must be 0 (off) or in (0, 1]")

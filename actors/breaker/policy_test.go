@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warden-go/warden/internal/policyerr"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -91,7 +92,7 @@ func TestValidateRejectsEachBadField(t *testing.T) {
 			err := tt.p.Validate()
 			require.Error(t, err)
 			assert.ErrorIs(t, err, messages.ErrInvalidPolicy)
-			assert.Equal(t, tt.fields, messages.Fields(err))
+			assert.Equal(t, tt.fields, policyerr.Fields(err))
 			var pe *messages.PolicyError
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, "breaker.Policy", pe.Policy)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warden-go/warden/internal/policyerr"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -246,7 +247,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.p.Validate()
 			assert.ErrorIs(t, err, messages.ErrInvalidPolicy)
-			assert.Equal(t, tt.fields, messages.Fields(err))
+			assert.Equal(t, tt.fields, policyerr.Fields(err))
 		})
 	}
 	assert.NoError(t, Policy{Multiplier: math.MaxFloat64, MaxDelay: math.MaxInt64, JitterFactor: 1}.Validate())

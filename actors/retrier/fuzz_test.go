@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-go/warden/internal/policyerr"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -19,7 +20,7 @@ func FuzzPolicyValidate(f *testing.F) {
 		p := Policy{MaxAttempts: attempts, InitialDelay: time.Duration(initial), Multiplier: mult,
 			MaxDelay: time.Duration(maxDelay), Jitter: Jitter(jitter), JitterFactor: factor}
 		if err := p.Validate(); err != nil {
-			if !errors.Is(err, messages.ErrInvalidPolicy) || len(messages.Fields(err)) == 0 {
+			if !errors.Is(err, messages.ErrInvalidPolicy) || len(policyerr.Fields(err)) == 0 {
 				t.Fatalf("error %v names no field", err)
 			}
 			return

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/warden-go/warden/messages"
+	"github.com/warden-go/warden/internal/policyerr"
 )
 
 // Defaults used for zero fields of a Policy.
@@ -104,7 +104,7 @@ func Aggressive() Policy {
 // Validate reports every invalid field, joined, each error matching
 // messages.ErrInvalidPolicy.
 func (p Policy) Validate() error {
-	e := messages.NewPolicyErrors("retrier.Policy")
+	e := policyerr.New("retrier.Policy")
 	e.Check(p.MaxAttempts >= 0, "MaxAttempts", p.MaxAttempts, "must not be negative")
 	e.Check(p.InitialDelay >= 0, "InitialDelay", p.InitialDelay, "must not be negative")
 	e.Check(p.Multiplier == 0 || (p.Multiplier >= 1 && !math.IsInf(p.Multiplier, 0)),

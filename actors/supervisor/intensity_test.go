@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warden-go/warden/internal/policyerr"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -113,7 +114,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.p.Validate()
 			assert.ErrorIs(t, err, messages.ErrInvalidPolicy)
-			assert.Equal(t, tt.fields, messages.Fields(err))
+			assert.Equal(t, tt.fields, policyerr.Fields(err))
 			_, err = NewIntensity(tt.p)
 			assert.ErrorIs(t, err, messages.ErrInvalidPolicy)
 		})

@@ -4,7 +4,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/warden-go/warden/messages"
+	"github.com/warden-go/warden/internal/policyerr"
 )
 
 // Defaults used for zero fields of a Policy.
@@ -42,7 +42,7 @@ type Policy struct {
 // Validate reports every invalid field, joined, each error matching
 // messages.ErrInvalidPolicy.
 func (p Policy) Validate() error {
-	e := messages.NewPolicyErrors("supervisor.Policy")
+	e := policyerr.New("supervisor.Policy")
 	e.Check(p.MaxRestarts >= 0, "MaxRestarts", p.MaxRestarts, "must not be negative")
 	e.Check(p.Window >= 0, "Window", p.Window, "must not be negative")
 	e.Check(p.InitialBackoff >= 0, "InitialBackoff", p.InitialBackoff, "must not be negative")
