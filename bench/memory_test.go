@@ -50,7 +50,7 @@ func heap() uint64 {
 
 // pendRetries submits n jobs whose first attempt fails and whose retry
 // waits an hour, and returns once all n wait on their retry timers.
-func pendRetries(tb testing.TB, n int) (*executor.Executor, []*executor.Future) {
+func pendRetries(tb testing.TB, n int) (*executor.Executor, []*executor.Future[string]) {
 	ex, err := executor.New(executor.WithDependency("db", executor.Policy{
 		Timeout: 2 * time.Hour,
 		Retry:   retrier.Policy{MaxAttempts: 2, InitialDelay: time.Hour, Jitter: retrier.NoJitter},
@@ -60,9 +60,9 @@ func pendRetries(tb testing.TB, n int) (*executor.Executor, []*executor.Future) 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	futures := make([]*executor.Future, 0, n)
+	futures := make([]*executor.Future[string], 0, n)
 	for range n {
-		futures = append(futures, ex.Submit(context.Background(), "db", func(context.Context) (any, error) { return nil, errTransient }))
+		futures = append(futures, executor.Submit(context.Background(), ex, "db", func(context.Context) (string, error) { return "", errTransient }))
 	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		st, _ := ex.Stats("db")
@@ -76,7 +76,7 @@ func pendRetries(tb testing.TB, n int) (*executor.Executor, []*executor.Future) 
 	return ex, futures
 }
 
-func drainShutdown(tb testing.TB, ex *executor.Executor, futures []*executor.Future) {
+func drainShutdown(tb testing.TB, ex *executor.Executor, futures []*executor.Future[string]) {
 	if err := ex.Shutdown(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func BenchmarkMemoryPendingRetries(b *testing.B) {
 	var bytes, goroutines float64
 	type held struct {
 		ex      *executor.Executor
-		futures []*executor.Future
+		futures []*executor.Future[string]
 	}
 	var all []held
 	for range b.N {

@@ -1,9 +1,17 @@
 package executor
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/actors/supervisor"
+	"github.com/warden-go/warden/messages"
 )
 
 // EventKind says what an Event reports.
@@ -54,7 +62,7 @@ type Event struct {
 // the order they were emitted. It holds at most max events; past that it
 // drops and counts.
 type eventQueue struct {
-	fn      func(Event)
+	fns     []func(Event)
 	max     int
 	mu      sync.Mutex
 	buf     []Event
@@ -62,13 +70,15 @@ type eventQueue struct {
 	signal  chan struct{} // capacity 1: a pending wake-up is enough
 	done    chan struct{}
 	dropped atomic.Uint64
+	panics  atomic.Uint64
+	busy    atomic.Bool // a listener call is running
 }
 
-func newEventQueue(fn func(Event), max int) *eventQueue {
+func newEventQueue(fns []func(Event), max int) *eventQueue {
 	if max <= 0 {
 		max = 4096
 	}
-	q := &eventQueue{fn: fn, max: max, signal: make(chan struct{}, 1), done: make(chan struct{})}
+	q := &eventQueue{fns: fns, max: max, signal: make(chan struct{}, 1), done: make(chan struct{})}
 	go q.run()
 	return q
 }
@@ -100,7 +110,9 @@ func (q *eventQueue) run() {
 		closed := q.closed
 		q.mu.Unlock()
 		for _, e := range batch {
-			q.fn(e)
+			for _, fn := range q.fns {
+				q.deliver(fn, e)
+			}
 		}
 		clear(batch)
 		if closed && len(batch) == 0 {
@@ -112,7 +124,22 @@ func (q *eventQueue) run() {
 	}
 }
 
-// close delivers what is queued, then stops the goroutine.
+// deliver calls the listener; a panic in it is counted, not spread.
+func (q *eventQueue) deliver(fn func(Event), e Event) {
+	q.busy.Store(true)
+	defer q.busy.Store(false)
+	defer func() {
+		if recover() != nil {
+			q.panics.Add(1)
+		}
+	}()
+	fn(e)
+}
+
+// close delivers what is queued, then stops the goroutine and waits for
+// it, unless a listener call is running: that one may be the caller (a
+// listener that shuts the executor down), so close does not wait for it;
+// the goroutine ends when the listener returns.
 func (q *eventQueue) close() {
 	if q == nil {
 		return
@@ -124,12 +151,88 @@ func (q *eventQueue) close() {
 	case q.signal <- struct{}{}:
 	default:
 	}
-	<-q.done
+	for {
+		select {
+		case <-q.done:
+			return
+		default:
+		}
+		if q.busy.Load() {
+			return
+		}
+		runtime.Gosched()
+	}
 }
 
-func (q *eventQueue) droppedCount() uint64 {
+func (q *eventQueue) counts() (dropped, panics uint64) {
 	if q == nil {
-		return 0
+		return 0, 0
 	}
-	return q.dropped.Load()
+	return q.dropped.Load(), q.panics.Load()
+}
+
+// observer logs what operators need to know and emits it as events.
+type observer struct {
+	logger *slog.Logger
+	q      *eventQueue // nil without a listener
+}
+
+func (o *observer) stateChanged(d *dependency, t breaker.Transition, v *breaker.View) {
+	attrs := []any{"dependency", d.name, "from", t.From.String(), "to", t.To.String(), "reason", t.Reason}
+	switch t.To {
+	case messages.Open:
+		o.logger.Warn("warden: circuit opened", append(attrs, "open_for", t.OpenFor, "failures", v.TripFailures)...)
+	case messages.Closed:
+		o.logger.Info("warden: circuit closed", attrs...)
+	default:
+		o.logger.Info("warden: circuit state changed", attrs...)
+	}
+	o.q.emit(Event{Kind: EventStateChange, Dependency: d.name, At: t.At, From: t.From, To: t.To, Reason: t.Reason})
+}
+
+func (o *observer) retry(d *dependency, j *job, attempt int, delay time.Duration, err error) {
+	if o.logger.Enabled(j.parent, slog.LevelDebug) {
+		o.logger.DebugContext(j.parent, "warden: retry scheduled", "dependency", d.name, "operation", j.op,
+			"attempt", attempt, "delay", delay, "err", err)
+	}
+	if o.q != nil {
+		o.q.emit(Event{Kind: EventRetry, Dependency: d.name, At: time.Now(), Attempt: attempt, Delay: delay, Err: err})
+	}
+}
+
+func (o *observer) rejected(d *dependency, err error) {
+	if o.q != nil {
+		o.q.emit(Event{Kind: EventRejected, Dependency: d.name, At: time.Now(), Err: err})
+	}
+}
+
+func (o *observer) restarted(d *dependency, child string, dec supervisor.Decision, reason any) {
+	err := fmt.Errorf("%v", reason)
+	o.logger.Warn("warden: actor restarting", "dependency", d.name, "actor", child, "delay", dec.Delay, "crashes", dec.Crashes, "err", err)
+	o.q.emit(Event{Kind: EventRestart, Dependency: d.name, At: time.Now(), Actor: child, Delay: dec.Delay, Err: err})
+}
+
+func (o *observer) escalated(d *dependency, child string, dec supervisor.Decision, reason any) {
+	err := fmt.Errorf("%v", reason)
+	o.logger.Error("warden: dependency down, restart limit passed", "dependency", d.name, "actor", child, "crashes", dec.Crashes, "err", err)
+	o.q.emit(Event{Kind: EventEscalation, Dependency: d.name, At: time.Now(), Actor: child, Err: err})
+}
+
+// minLevel drops records below min; it keeps protoactor's info chatter
+// out of the user's log.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(a), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }

@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
 
 	"github.com/warden-go/warden/actors/breaker"
-	"github.com/warden-go/warden/actors/supervisor"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -20,26 +21,31 @@ import (
 // concurrent use. Shutdown must be called to stop its actors and
 // goroutines.
 type Executor struct {
-	cfg        config
-	logger     *slog.Logger
-	system     *actor.ActorSystem
-	ownSystem  bool
-	dispatcher *dispatcher
-	events     *eventQueue
+	cfg       config
+	events    *observer
+	system    *actor.ActorSystem
+	ownSystem bool
+	epoch     time.Time
 
 	deps    atomic.Pointer[map[string]*dependency] // copy on write
-	mu      sync.Mutex                             // serialises Register and Shutdown
-	retired []*dependency                          // replaced after escalation, still to stop
+	mu      sync.Mutex                             // serialises Register and Shutdown; guards retired
+	retired []*dependency                          // down and replaced, still to stop
 
 	closing      atomic.Bool
 	shutdownOnce sync.Once
 	shutdownDone chan struct{}
 
-	epoch     time.Time // a monotonic origin for cheap elapsed-time reads
-	jobTimers timerPool
-	actors    atomic.Int64 // live actor instances
-	timers    atomic.Int64 // pending timers
+	seeds  atomic.Uint64
+	actors atomic.Int64 // live actor instances
+	timers atomic.Int64 // pending actor timers
+
+	deadLetters    *eventstream.Subscription
+	lastDeadLetter atomic.Int64 // on the executor's clock
 }
+
+// deadLetterThrottle is how long protoactor's dead-letter throttle keeps
+// a goroutine after a dead letter, in an actor system the executor owns.
+const deadLetterThrottle = 50 * time.Millisecond
 
 // New builds an executor and registers the dependencies given with
 // WithDependency. An invalid policy or name makes it fail with an error
@@ -66,22 +72,33 @@ func New(opts ...Option) (*Executor, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-
-	ex.logger = ex.cfg.logger
-	if ex.logger == nil {
-		ex.logger = slog.New(slog.DiscardHandler)
+	if !ex.cfg.seeded {
+		ex.cfg.seed = rand.Uint64()
 	}
-	ex.dispatcher = newDispatcher(64)
+	ex.seeds.Store(ex.cfg.seed)
+
+	logger := ex.cfg.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ex.events = &observer{logger: logger}
+	if len(ex.cfg.listeners) > 0 {
+		ex.events.q = newEventQueue(ex.cfg.listeners, ex.cfg.eventBuf)
+	}
 	ex.system = ex.cfg.system
 	if ex.system == nil {
 		ex.ownSystem = true
-		base := ex.logger.Handler()
-		ex.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(minLevel{Handler: base, min: slog.LevelWarn}).With("component", "protoactor")
-		}))
-	}
-	if ex.cfg.onEvent != nil {
-		ex.events = newEventQueue(ex.cfg.onEvent, ex.cfg.eventBuf)
+		base := logger.Handler()
+		ex.system = actor.NewActorSystem(
+			actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+				return slog.New(minLevel{Handler: base, min: slog.LevelWarn}).With("component", "protoactor")
+			}),
+			actor.WithDeadLetterThrottleInterval(deadLetterThrottle))
+		ex.deadLetters = ex.system.EventStream.Subscribe(func(msg any) {
+			if _, ok := msg.(*actor.DeadLetterEvent); ok {
+				ex.lastDeadLetter.Store(int64(time.Since(ex.epoch)))
+			}
+		})
 	}
 	empty := map[string]*dependency{}
 	ex.deps.Store(&empty)
@@ -94,6 +111,16 @@ func New(opts ...Option) (*Executor, error) {
 	return ex, nil
 }
 
+// seed returns a new seed for a random source, drawn from the
+// executor's seed.
+func (ex *Executor) seed() uint64 {
+	// splitmix64
+	z := ex.seeds.Add(0x9e3779b97f4a7c15)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
 func checkName(name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty dependency name", messages.ErrInvalidPolicy)
@@ -104,7 +131,8 @@ func checkName(name string) error {
 // Register adds a dependency at run time. It fails with an error matching
 // ErrInvalidPolicy for an empty name, a name already in use or an invalid
 // policy, and with ErrShutdown after Shutdown. A dependency that is down
-// after escalation may be registered again; that replaces it.
+// after escalation may be registered again; that replaces it (handles on
+// the old one keep failing with ErrDependencyDown).
 func (ex *Executor) Register(name string, p Policy) error {
 	if err := checkName(name); err != nil {
 		return err
@@ -119,7 +147,7 @@ func (ex *Executor) Register(name string, p Policy) error {
 	}
 	old := *ex.deps.Load()
 	prev, exists := old[name]
-	if exists && !errors.Is(prev.closedErr(), messages.ErrDependencyDown) {
+	if exists && !prev.down() {
 		return fmt.Errorf("%w: dependency %q already registered", messages.ErrInvalidPolicy, name)
 	}
 	d, err := newDependency(ex, name, p)
@@ -138,127 +166,107 @@ func (ex *Executor) Register(name string, p Policy) error {
 	return nil
 }
 
+// Dependency returns a handle on the named dependency, or an error
+// matching ErrUnknownDependency.
+func (ex *Executor) Dependency(name string) (*Dependency, error) {
+	d, err := ex.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return &d.handle, nil
+}
+
 func (ex *Executor) lookup(name string) (*dependency, error) {
 	if d, ok := (*ex.deps.Load())[name]; ok {
 		return d, nil
 	}
-	return nil, fmt.Errorf("%w: %q", messages.ErrUnknownDependency, name)
-}
-
-// Submit starts fn as a job of the named dependency and returns its
-// Future at once; it never blocks. Errors known at once (unknown
-// dependency, ErrShutdown, ErrRejected, an open circuit, a nil function or
-// context, a context already done) complete the Future immediately.
-//
-// The job's context is ctx bounded by the job's deadline (the earlier of
-// ctx's deadline and the policy's Timeout) and, per attempt, by
-// AttemptTimeout. Cancelling ctx cancels the job, which then ends with
-// ctx.Err().
-func (ex *Executor) Submit(ctx context.Context, dependency string, fn func(context.Context) (any, error)) *Future {
-	j, err := startJob(ctx, ex, dependency, fn, false)
-	if err != nil {
-		return failed(err)
-	}
-	return &j.f
-}
-
-// startJob admits and launches a job for fn, or says at once why not.
-// With wait, the caller is about to wait for the result: the Future's
-// channel is made before anyone else can see the job, so neither side
-// needs the Future's lock to find it.
-func startJob[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error), wait bool) (*job, error) {
-	if ctx == nil || fn == nil {
-		return nil, fmt.Errorf("%w: nil context or function for %q", messages.ErrInvalidJob, dependency)
-	}
 	if ex.closing.Load() {
 		return nil, messages.ErrShutdown
 	}
-	d, err := ex.lookup(dependency)
-	if err != nil {
-		return nil, err
-	}
-	if err := d.admit(ctx); err != nil {
-		return nil, err
-	}
-	j := newJob(fn)
-	if wait {
-		j.f.done = make(chan struct{})
-	}
-	d.launch(ctx, j)
-	return j, nil
+	return nil, fmt.Errorf("%w: %q", messages.ErrUnknownDependency, name)
 }
 
-// Do runs fn as a job of the named dependency and waits for its result,
-// as Submit followed by waiting on the Future. The job's context derives
-// from ctx, so cancelling ctx ends the job with ctx.Err().
-func Do[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error)) (T, error) {
-	var zero T
-	j, err := startJob(ctx, ex, dependency, fn, true)
-	if err != nil {
-		return zero, err
-	}
-	<-j.f.done // made by startJob
-	if j.f.err != nil {
-		return zero, j.f.err
-	}
-	v, _ := j.f.val.(T)
-	return v, nil
-}
-
-// Control is a manual breaker operation for Breaker.
-type Control = messages.ControlOp
+// BreakerControl is a manual breaker operation for ControlBreaker.
+type BreakerControl = breaker.Control
 
 // Manual breaker operations.
 const (
-	ResetBreaker     = messages.OpReset
-	ForceOpenBreaker = messages.OpForceOpen
-	DisableBreaker   = messages.OpDisable
+	// ResetBreaker closes the breaker and clears its failure run.
+	ResetBreaker = breaker.Reset
+	// ForceOpenBreaker rejects every call until ResetBreaker.
+	ForceOpenBreaker = breaker.ForceOpen
+	// DisableBreaker admits every call and never trips, until ResetBreaker.
+	DisableBreaker = breaker.Disable
 )
 
-// Breaker applies a manual operation to a dependency's breaker and waits
-// for it: ForceOpenBreaker rejects every call until ResetBreaker,
-// DisableBreaker admits every call and never trips. It returns the new
-// state.
-func (ex *Executor) Breaker(ctx context.Context, dependency string, op Control) (State, error) {
+// ControlBreaker applies a manual operation to the named dependency's
+// breaker and waits for it; it returns the new state. An unknown
+// operation fails with ErrInvalidJob; a dependency shut down or down, or
+// going so meanwhile, with ErrShutdown or ErrDependencyDown; ctx ending
+// first, with ctx.Err().
+func (ex *Executor) ControlBreaker(ctx context.Context, dependency string, op BreakerControl) (State, error) {
 	d, err := ex.lookup(dependency)
 	if err != nil {
-		return 0, err
+		return Closed, err
+	}
+	return d.handle.ControlBreaker(ctx, op)
+}
+
+// ControlBreaker is Executor.ControlBreaker for this dependency.
+func (h *Dependency) ControlBreaker(ctx context.Context, op BreakerControl) (State, error) {
+	d := h.d
+	if !op.Valid() {
+		return Closed, fmt.Errorf("%w: unknown breaker control %v", messages.ErrInvalidJob, op)
+	}
+	if ctx == nil {
+		return Closed, fmt.Errorf("%w: nil context", messages.ErrInvalidJob)
 	}
 	if err := d.closedErr(); err != nil {
-		return 0, err
+		return Closed, err
 	}
-	done := make(chan messages.State, 1)
-	d.root.Send(d.pids.breaker, messages.Control{Op: op, Done: done})
+	reply := make(chan State, 1)
+	if !d.breaker.Control(op, reply) {
+		return Closed, d.stopErr()
+	}
 	select {
-	case s := <-done:
+	case s := <-reply:
 		return s, nil
+	case <-d.closedCh:
+		select {
+		case s := <-reply:
+			return s, nil
+		default:
+			return Closed, d.stopErr()
+		}
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return Closed, ctx.Err()
 	}
 }
 
-// Shutdown stops admission (later submits get ErrShutdown), answers every
-// job still queued or waiting to retry with ErrShutdown, and lets running
-// attempts finish until ctx is done (the first caller's ctx is the grace); then it answers what is left with
-// ErrShutdown, stops every actor and timer and waits for the executor's
-// goroutines. It returns nil once all that is done, or ctx.Err() if ctx
-// ends first; the stopping then goes on in the background, waiting for
-// job functions that ignore their context to return. It is idempotent and
-// safe for concurrent use: every call waits for the same shutdown.
+// Shutdown stops admission (later calls get ErrShutdown), answers every
+// job waiting in a queue, on a retry or for a probe with ErrShutdown, and
+// lets running attempts finish until ctx ends; then it answers what is
+// left with ErrShutdown (cancelling their contexts), stops every worker,
+// actor and timer, and waits for them. It returns nil once all that is
+// done, or ctx.Err() if ctx ends first: the stopping then goes on in the
+// background, waiting for functions that ignore their context. It is
+// idempotent and safe for concurrent use, from an event listener too:
+// every call waits for the same shutdown.
 func (ex *Executor) Shutdown(ctx context.Context) error {
 	grace := make(chan struct{})
-	ex.shutdownOnce.Do(func() { go ex.shutdown(grace) })
+	first := false
+	ex.shutdownOnce.Do(func() { first = true; go ex.shutdown(grace) })
 	select {
 	case <-ex.shutdownDone:
 		return nil
 	case <-ctx.Done():
-		close(grace)
+		if first {
+			close(grace)
+		}
 		return ctx.Err()
 	}
 }
 
-// shutdown runs once. grace is closed when the first caller's context
-// ends: running attempts are then answered without waiting for them.
 func (ex *Executor) shutdown(grace <-chan struct{}) {
 	defer close(ex.shutdownDone)
 	ex.mu.Lock()
@@ -271,7 +279,7 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 	ex.mu.Unlock()
 
 	for _, d := range deps {
-		d.close(messages.ErrShutdown)
+		d.close(messages.ErrShutdown, false)
 	}
 	for _, d := range deps {
 		select {
@@ -280,17 +288,18 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 		}
 	}
 	for _, d := range deps {
-		d.force()
-		ex.system.Root.Stop(d.pids.supervisor)
+		d.stop(grace)
 	}
-	for _, d := range deps {
-		<-d.stopped
-		d.deadlines.stop()
-		d.keeper.Stop()
-	}
-	ex.events.close()
-	ex.dispatcher.close()
+	ex.events.q.close()
 	if ex.ownSystem {
+		ex.system.EventStream.Unsubscribe(ex.deadLetters)
+		// protoactor's dead-letter throttle keeps a goroutine for its
+		// interval after a dead letter: wait for it to end.
+		if last := ex.lastDeadLetter.Load(); last != 0 {
+			if wait := time.Duration(last) + 2*deadLetterThrottle - time.Since(ex.epoch); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
 		ex.system.Shutdown()
 	}
 }
@@ -300,80 +309,27 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 type Gauges struct {
 	// Actors is the number of live actor instances.
 	Actors int64
-	// Timers is the number of pending timers: retry backoffs, breaker
-	// wake-ups and restart delays.
+	// Timers is the number of pending actor timers: retry schedules,
+	// breaker wake-ups and restart delays.
 	Timers int64
-	// InFlight is the number of admitted jobs not yet let go.
+	// InFlight is the number of admitted jobs not yet ended.
 	InFlight int64
+	// Workers is the number of worker goroutines reading job channels.
+	Workers int64
 }
 
 // Gauges returns the executor's live counts.
 func (ex *Executor) Gauges() Gauges {
 	g := Gauges{Actors: ex.actors.Load(), Timers: ex.timers.Load()}
+	ex.mu.Lock()
+	deps := append([]*dependency(nil), ex.retired...)
+	ex.mu.Unlock()
 	for _, d := range *ex.deps.Load() {
-		g.InFlight += d.inflight.Load()
+		deps = append(deps, d)
 	}
-	for _, d := range ex.retired {
-		g.InFlight += d.inflight.Load()
+	for _, d := range deps {
+		g.InFlight += int64(d.inFlight())
+		g.Workers += d.liveWorkers.Load()
 	}
 	return g
 }
-
-func (ex *Executor) stateChanged(d *dependency, t breaker.Transition, v *breaker.View) {
-	attrs := []any{"dependency", d.name, "from", t.From.String(), "to", t.To.String(), "reason", t.Reason}
-	switch t.To {
-	case messages.Open:
-		ex.logger.Warn("warden: circuit opened", append(attrs, "open_for", t.OpenFor, "failures", v.TripFailures)...)
-	case messages.Closed:
-		ex.logger.Info("warden: circuit closed", attrs...)
-	default:
-		ex.logger.Info("warden: circuit state changed", attrs...)
-	}
-	ex.events.emit(Event{Kind: EventStateChange, Dependency: d.name, At: t.At, From: t.From, To: t.To, Reason: t.Reason})
-}
-
-func (ex *Executor) retryScheduled(d *dependency, attempt int, delay time.Duration, err error) {
-	if ex.logger.Enabled(context.Background(), slog.LevelDebug) {
-		ex.logger.Debug("warden: retry scheduled", "dependency", d.name, "attempt", attempt, "delay", delay, "err", err)
-	}
-	ex.events.emit(Event{Kind: EventRetry, Dependency: d.name, At: time.Now(), Attempt: attempt, Delay: delay, Err: err})
-}
-
-func (ex *Executor) actorRestarted(d *dependency, child string, dec supervisor.Decision, reason any) {
-	err := fmt.Errorf("%v", reason)
-	ex.logger.Warn("warden: actor restarting", "dependency", d.name, "actor", child, "delay", dec.Delay, "crashes", dec.Crashes, "err", err)
-	ex.events.emit(Event{Kind: EventRestart, Dependency: d.name, At: time.Now(), Actor: child, Delay: dec.Delay, Err: err})
-}
-
-func (ex *Executor) escalated(d *dependency, child string, dec supervisor.Decision, reason any) {
-	err := fmt.Errorf("%v", reason)
-	ex.logger.Error("warden: dependency down, restart limit passed", "dependency", d.name, "actor", child, "crashes", dec.Crashes, "err", err)
-	ex.events.emit(Event{Kind: EventEscalation, Dependency: d.name, At: time.Now(), Actor: child, Err: err})
-}
-
-// minLevel drops records below min; it keeps protoactor's info chatter
-// out of the user's log.
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
-	return minLevel{Handler: h.Handler.WithAttrs(a), min: h.min}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
-}
-
-// monoNow reads the monotonic clock alone: time.Now also reads the wall
-// clock, a second system clock read. The wall reading of the result is
-// the epoch's advanced by the elapsed time; instants are compared by
-// their monotonic readings, so only a wall-clock step since the epoch
-// could show, and only in the wall reading. Workers use it to time
-// attempts.
-func (ex *Executor) monoNow() time.Time { return ex.epoch.Add(time.Since(ex.epoch)) }

@@ -2,9 +2,7 @@ package executor
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"testing"
+		"testing"
 	"testing/synctest"
 	"time"
 
@@ -15,32 +13,8 @@ import (
 	"github.com/warden-go/warden/actors/retrier"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if line := summaryLine(); line != "" {
-			fmt.Println(line)
-		}
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// summaryLine reports what the chaos test, the drills and the bad-input
-// tests survived; empty when the chaos test did not run.
-func summaryLine() string {
-	l := chaosSummary.Load()
-	if l == nil {
-		return ""
-	}
-	return fmt.Sprintf("load held: %d jobs/s for %d s (%d jobs) with %.1f%% injected faults, %d lost, %d duplicated, %d late; "+
-		"faults survived: %d job panics, %d actor crashes, %d escalations, %d burst rejections, %d shutdowns under load; bad inputs tried: %d",
-		l.rate, l.secs, l.jobs, l.faultPct, l.lost, l.duplicated, l.late,
-		l.panics, drillCrashes.Load(), drillEscalations.Load(), drillRejections.Load(), drillShutdowns.Load(), badInputs.Load())
-}
+// TestMain fails the run if any goroutine outlives the tests.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // bubble runs f in a synctest bubble with fake time.
 func bubble(t *testing.T, f func(t *testing.T)) {

@@ -12,12 +12,14 @@ type Option interface {
 }
 
 type config struct {
-	deps     []namedPolicy
-	logger   *slog.Logger
-	system   *actor.ActorSystem
-	onEvent  func(Event)
-	eventBuf int
-	fault    func(site Site, dependency string)
+	deps      []namedPolicy
+	logger    *slog.Logger
+	system    *actor.ActorSystem
+	listeners []func(Event)
+	eventBuf  int
+	seed      uint64
+	seeded    bool
+	fault     func(s site, dependency string) // tests only
 }
 
 type namedPolicy struct {
@@ -52,39 +54,35 @@ func WithActorSystem(s *actor.ActorSystem) Option {
 }
 
 // WithEvents delivers events to fn from one goroutine the executor owns,
-// in order per dependency, outside every actor. At most buffer events wait
-// (zero means 4096); past that new events are dropped and counted in
-// Stats.EventsDropped, so a slow fn never slows the jobs.
+// in order per dependency, outside every actor. It may be given more than
+// once: each listener gets every event, in the order given. At most
+// buffer events wait (zero means 4096; the largest buffer given wins);
+// past that new events are dropped and counted in Stats.EventsDropped, so
+// a slow listener never slows the jobs. A listener that panics is
+// counted in Stats.ListenerPanics and goes on getting events.
 func WithEvents(fn func(Event), buffer int) Option {
-	return optionFunc(func(c *config) { c.onEvent, c.eventBuf = fn, buffer })
+	return optionFunc(func(c *config) {
+		c.listeners = append(c.listeners, fn)
+		c.eventBuf = max(c.eventBuf, buffer)
+	})
 }
 
-// Site names a place where WithFaultHook may inject a crash.
-type Site uint8
+// WithSeed seeds every random choice the executor makes (retry jitter,
+// open-period jitter, restart delays), for reproducible runs. Without it
+// the seed is random.
+func WithSeed(seed uint64) Option {
+	return optionFunc(func(c *config) { c.seed, c.seeded = seed, true })
+}
+
+// site names a place where a test's fault hook may inject a crash.
+type site uint8
 
 const (
-	// SiteWorker is a worker actor's handling of a wake-up, by message
-	// or by signal to a parked worker, outside any job.
-	SiteWorker Site = iota
-	// SiteBreaker is the breaker actor's message handling.
-	SiteBreaker
-	// SiteRetrier is the retrier actor's message handling.
-	SiteRetrier
+	siteWorker  site = iota // a worker, before it takes a job
+	siteBreaker             // the breaker actor, at a transition
+	siteRetrier             // the retrier actor, as a retry comes due
 )
 
 var siteNames = [...]string{"worker", "breaker", "retrier"}
 
-// String returns "worker", "breaker" or "retrier".
-func (s Site) String() string {
-	if int(s) < len(siteNames) {
-		return siteNames[s]
-	}
-	return "site?"
-}
-
-// WithFaultHook calls fn at the start of every message an actor handles;
-// a panic in fn crashes that actor as a bug would, and its supervisor
-// restarts it. It is meant for fault drills and tests, never production.
-func WithFaultHook(fn func(site Site, dependency string)) Option {
-	return optionFunc(func(c *config) { c.fault = fn })
-}
+func (s site) String() string { return siteNames[s] }

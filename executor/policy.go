@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/warden-go/warden/actors/breaker"
@@ -29,8 +30,8 @@ const (
 // at most Workers + Queue are in flight (running, queued or waiting to
 // retry); more are rejected at once with ErrRejected.
 type Pool struct {
-	// Workers is the number of worker actors. Zero means DefaultWorkers.
-	// An idle worker costs about 1.4 KB; a busy one runs one job at a time.
+	// Workers is the number of worker goroutines. Zero means
+	// DefaultWorkers. Each runs one job at a time.
 	Workers int
 	// Queue is the number of jobs that may wait beyond the running ones.
 	// Zero means DefaultQueue.
@@ -58,9 +59,39 @@ type Policy struct {
 	Breaker breaker.Policy
 	// Pool bounds concurrency and in-flight jobs.
 	Pool Pool
-	// Restart bounds how often the dependency's actors may crash before it
-	// is marked down; see supervisor.Policy for its defaults.
+	// BreakerCounts says what the breaker counts; the zero value is
+	// PerAttempt.
+	BreakerCounts BreakerCounts
+	// Restart bounds how often the dependency's actors and workers may
+	// crash before it is marked down; see supervisor.Policy for its
+	// defaults.
 	Restart supervisor.Policy
+}
+
+// BreakerCounts orders the breaker and the retries.
+type BreakerCounts uint8
+
+const (
+	// PerAttempt puts the retries outside the breaker (as resilience4j
+	// and Polly recommend): the breaker counts every attempt, each retry
+	// asks it again, and a retry that finds it open stops at once with an
+	// error matching ErrCircuitOpen and the last attempt's error.
+	PerAttempt BreakerCounts = iota
+	// PerJob puts the breaker outside the retries, the original module's
+	// order: the breaker admits the job once and counts one outcome for
+	// it, its last attempt's.
+	PerJob
+)
+
+// String returns "per-attempt" or "per-job".
+func (b BreakerCounts) String() string {
+	switch b {
+	case PerAttempt:
+		return "per-attempt"
+	case PerJob:
+		return "per-job"
+	}
+	return fmt.Sprintf("breakercounts(%d)", uint8(b))
 }
 
 // DatabasePolicy is the original module's database preset: the standard
@@ -97,6 +128,7 @@ func (p Policy) Validate() error {
 		e.Add("AttemptTimeout", p.AttemptTimeout, "must not exceed Timeout")
 	}
 	e.Check(p.TimeoutKind <= KindNetwork, "TimeoutKind", p.TimeoutKind, "must be KindProcessing or KindNetwork")
+	e.Check(p.BreakerCounts <= PerJob, "BreakerCounts", p.BreakerCounts, "must be PerAttempt or PerJob")
 	e.Check(p.Pool.Workers >= 0 && p.Pool.Workers <= MaxPoolSize, "Pool.Workers", p.Pool.Workers, "must be in [0, 1048576]")
 	e.Check(p.Pool.Queue >= 0 && p.Pool.Queue <= MaxPoolSize, "Pool.Queue", p.Pool.Queue, "must be in [0, 1048576]")
 	e.Nest("Retry", p.Retry.Validate())

@@ -1,12 +1,9 @@
 package executor
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/warden-go/warden/messages"
 )
 
 // Stats describes one dependency. The outcome counters add up: at
@@ -20,8 +17,8 @@ type Stats struct {
 	State State
 	Down  bool
 
-	// Submitted counts every Submit or Do naming this dependency with a
-	// function and a context.
+	// Submitted counts every call of this dependency with a function and
+	// a context.
 	Submitted uint64
 	// Succeeded counts jobs that returned a value.
 	Succeeded uint64
@@ -42,12 +39,14 @@ type Stats struct {
 
 	// Attempts counts attempts started; Retries counts retries scheduled.
 	Attempts, Retries uint64
-	// Abandoned counts attempts whose function was still running when its
-	// job ended (it ignored its context); each kept its worker until it
-	// returned.
-	Abandoned uint64
-	// Restarts counts crashes of the dependency's actors that were
-	// restarted.
+	// Abandoned counts workers replaced because the function they ran
+	// outlived its attempt's deadline (it ignored its context);
+	// AbandonedWorkers is how many of them are still stuck in it. While
+	// more than Pool.Workers are, the dependency rejects new calls.
+	Abandoned        uint64
+	AbandonedWorkers int64
+	// Restarts counts crashes of the dependency's actors and workers that
+	// were restarted.
 	Restarts uint64
 
 	// InFlight is the number of admitted jobs not yet let go; Queued of
@@ -64,8 +63,8 @@ type Stats struct {
 	LastFailure         time.Time
 
 	// EventsDropped counts events dropped executor-wide because the event
-	// buffer was full.
-	EventsDropped uint64
+	// buffer was full; ListenerPanics counts listener calls that panicked.
+	EventsDropped, ListenerPanics uint64
 }
 
 // Ended returns the sum of the outcome counters.
@@ -95,18 +94,27 @@ func (ex *Executor) Snapshot() []Stats {
 
 func (d *dependency) stats() Stats {
 	v := d.breaker.View()
-	d.waitMu.Lock()
-	waiting := len(d.waiting)
-	d.waitMu.Unlock()
+	var inFlight, waiting int64
+	for _, j := range *d.slots.all.Load() {
+		switch j.load().phase() {
+		case phaseFree:
+		case phaseProbe:
+			waiting++
+			inFlight++
+		default:
+			inFlight++
+		}
+	}
 	shed := d.shed.Load()
 	rate := v.FailureRate
 	if b := d.policy.Breaker; b.FailureRateThreshold == 0 && b.SlowCallRateThreshold == 0 {
 		rate = 0 // without a rate rule successes skip the window: no rate to show
 	}
+	dropped, panics := d.events.q.counts()
 	return Stats{
 		Dependency:          d.name,
 		State:               v.State,
-		Down:                errors.Is(d.closedErr(), messages.ErrDependencyDown),
+		Down:                d.down(),
 		Submitted:           d.submitted.Load() + shed,
 		Succeeded:           d.counts[outSucceeded].Load(),
 		Failed:              d.counts[outFailed].Load(),
@@ -118,14 +126,26 @@ func (d *dependency) stats() Stats {
 		Attempts:            d.attempts.Load(),
 		Retries:             d.retries.Load(),
 		Abandoned:           d.abandoned.Load(),
+		AbandonedWorkers:    d.stuck.Load(),
 		Restarts:            d.restarts.Load(),
-		InFlight:            d.inflight.Load(),
+		InFlight:            inFlight,
 		Queued:              len(d.queue),
 		PendingRetries:      d.retrier.Pending(),
-		WaitingForProbe:     waiting,
+		WaitingForProbe:     int(waiting),
 		FailureRate:         rate,
 		ConsecutiveFailures: v.ConsecutiveFailures,
 		LastFailure:         v.LastFailure,
-		EventsDropped:       d.ex.events.droppedCount(),
+		EventsDropped:       dropped,
+		ListenerPanics:      panics,
 	}
+}
+
+func (d *dependency) inFlight() int {
+	n := 0
+	for _, j := range *d.slots.all.Load() {
+		if !j.load().in(phaseFree) {
+			n++
+		}
+	}
+	return n
 }

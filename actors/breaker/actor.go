@@ -1,6 +1,9 @@
 package breaker
 
 import (
+	"fmt"
+	"hash/maphash"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -9,217 +12,328 @@ import (
 	"github.com/warden-go/warden/messages"
 )
 
-// View is what a breaker actor publishes after every message: the
-// machine's snapshot plus two facts callers need on the hot path. A View
-// is immutable; callers load the latest one with Core.View.
-type View struct {
-	Snapshot
-	// FastSuccess says that a success under a CLOSED permit of this
-	// generation cannot change the state, so callers need not report it:
-	// the breaker is CLOSED or Disabled with no failure run and no rate
-	// rule.
-	FastSuccess bool
-	// ProbesFull says that HALF_OPEN has no probe permit left.
-	ProbesFull bool
+// Waiter is a call waiting for a HALF_OPEN probe permit. The breaker
+// actor calls exactly one of its methods, from inside the actor: neither
+// may block.
+type Waiter interface {
+	// Granted hands over a probe permit. A waiter that no longer wants it
+	// must still hand it back with Actor.Report (messages.Ignored).
+	Granted(p Permit)
+	// Refused says no permit is left; v is the view that refused it.
+	Refused(v *View)
 }
 
-// Gate holds the jobs waiting for a HALF_OPEN probe permit. The executor
-// implements it; the breaker actor calls it, one method at a time.
-type Gate interface {
-	// NextWaiting removes and returns the next waiting job.
-	NextWaiting() (ticket any, ok bool)
-	// Admit hands a waiting job its permit.
-	Admit(ticket any, p Permit)
-	// Refuse turns a waiting job away; v is the view that refused it.
-	Refuse(ticket any, v *View)
+// Control is a manual breaker operation.
+type Control uint8
+
+const (
+	// Reset closes the breaker and clears its failure run and window.
+	Reset Control = iota
+	// ForceOpen rejects every call until Reset.
+	ForceOpen
+	// Disable admits every call and never trips, until Reset.
+	Disable
+)
+
+var controlNames = [...]string{"reset", "force-open", "disable"}
+
+// String returns the operation's name.
+func (c Control) String() string {
+	if int(c) < len(controlNames) {
+		return controlNames[c]
+	}
+	return fmt.Sprintf("control(%d)", uint8(c))
 }
 
-// Hooks connect a breaker actor to its owner. Every hook runs inside the
-// actor and must not block.
-type Hooks struct {
-	// OnTransition is called after each change of state.
-	OnTransition func(t Transition, v *View)
-	// Gate holds jobs waiting for probe permits. Required.
-	Gate Gate
-	// Fault, if set, is called with each message before it is handled; a
-	// panic in it crashes the actor, for fault drills.
-	Fault func(msg any)
-	// Timers counts pending timers; Actors counts live actor instances.
-	// Either may be nil.
-	Timers, Actors *atomic.Int64
+// Valid reports whether c is one of the operations above.
+func (c Control) Valid() bool { return c <= Disable }
+
+// An ActorOption configures NewActor.
+type ActorOption interface{ apply(*actorConfig) }
+
+type actorConfig struct {
+	seed         uint64
+	seeded       bool
+	onTransition func(Transition, *View)
+	actors       *atomic.Int64
+	timers       *atomic.Int64
 }
 
-// Core is one breaker's state: the Machine and its timer. It outlives any
-// one actor instance, so a crash and restart of the actor keeps the
-// breaker's state. Only the actor mutates it; View is safe for concurrent
+type actorOption func(*actorConfig)
+
+func (f actorOption) apply(c *actorConfig) { f(c) }
+
+// WithActorSeed seeds the open-period jitter; by default the seed comes
+// from the name, so breakers of different names do not probe in step.
+func WithActorSeed(seed uint64) ActorOption {
+	return actorOption(func(c *actorConfig) { c.seed, c.seeded = seed, true })
+}
+
+// OnTransition calls fn inside the actor after each change of state, with
+// the view published for it. fn must not block; a panic in it crashes the
+// actor, which its supervisor restarts with the breaker's state intact.
+func OnTransition(fn func(Transition, *View)) ActorOption {
+	return actorOption(func(c *actorConfig) { c.onTransition = fn })
+}
+
+// WithGauges keeps counts of the live actor instances and of the pending
+// timers in the given counters, which may be shared by many actors.
+func WithGauges(actors, timers *atomic.Int64) ActorOption {
+	return actorOption(func(c *actorConfig) { c.actors, c.timers = actors, timers })
+}
+
+// Actor is a breaker actor and the handle callers use to talk to it: the
+// actor is the single writer of one Machine and publishes a View after
+// every change; callers admit with View().Admit, report with Report and
+// ask for probes with RequestProbe. Its state lives in the Actor, not in
+// the protoactor instance, so a crash and restart keeps it. Spawn it once,
+// from Props, in any actor system. Its methods are safe for concurrent
 // use.
-type Core struct {
-	machine *Machine
-	hooks   Hooks
+type Actor struct {
+	cfg     actorConfig
+	machine *Machine // the actor's alone
 	view    atomic.Pointer[View]
 
-	root *actor.RootContext
-	self *actor.PID
+	seq          atomic.Uint64 // orders reports by the end of their calls
+	failuresSent atomic.Uint64
+	failuresSeen uint64 // the actor's
+
+	// sendMu orders sends against Close: once closed, nothing is sent, so
+	// a stopped actor gets no dead letters.
+	sendMu sync.RWMutex
+	closed bool
+	root   *actor.RootContext
+	self   *actor.PID
+
+	ready chan struct{} // closed when first started
 
 	timer   *time.Timer
 	timerAt time.Time
-	stopped bool
-
-	unexpected atomic.Uint64
 }
 
-// NewCore wraps m. The actor must be spawned with Producer before use.
-func NewCore(m *Machine, h Hooks) *Core {
-	c := &Core{machine: m, hooks: h}
-	c.publish(time.Now())
-	return c
+type (
+	reportMsg  struct{ r Report }
+	probeMsg   struct{ w Waiter }
+	controlMsg struct {
+		op    Control
+		reply chan<- messages.State // capacity 1
+	}
+	tickMsg struct{}
+)
+
+// NewActor returns a breaker actor for a valid policy; an invalid one
+// returns an error matching messages.ErrInvalidPolicy.
+func NewActor(name string, p Policy, opts ...ActorOption) (*Actor, error) {
+	a := &Actor{ready: make(chan struct{})}
+	for _, o := range opts {
+		o.apply(&a.cfg)
+	}
+	if !a.cfg.seeded {
+		a.cfg.seed = maphash.String(maphash.MakeSeed(), name)
+	}
+	m, err := NewMachine(p, a.cfg.seed)
+	if err != nil {
+		return nil, err
+	}
+	a.machine = m
+	a.publish(time.Now(), name)
+	return a, nil
 }
 
-// View returns the latest published view. Safe for concurrent use.
-func (c *Core) View() *View { return c.view.Load() }
-
-// Unexpected counts messages the actor did not understand.
-func (c *Core) Unexpected() uint64 { return c.unexpected.Load() }
-
-// Producer returns the actor producer; every instance shares this Core.
-func (c *Core) Producer() actor.Producer {
-	return func() actor.Actor { return &Actor{core: c} }
+// Props returns the props to spawn the actor with; every instance it
+// makes (after a restart too) shares this Actor's state.
+func (a *Actor) Props() *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &instance{a: a} })
 }
 
-// Actor is the breaker actor: the single writer of its Core.
-type Actor struct{ core *Core }
+// Ready is closed once the actor has started; until then nothing sent to
+// it arrives (Report, RequestProbe and Control report false).
+func (a *Actor) Ready() <-chan struct{} { return a.ready }
+
+// View returns the latest published view.
+func (a *Actor) View() *View { return a.view.Load() }
+
+// Report hands the outcome of a call made under p to the breaker, unless
+// it needs none (View.NeedsReport). It never blocks.
+func (a *Actor) Report(p Permit, o messages.Outcome, elapsed time.Duration) {
+	// A failure is counted before it is ordered, and a success looks at
+	// the count after its call ended: a success that finds no failure
+	// outstanding ended before any failure still to come.
+	if o == messages.Failure {
+		a.failuresSent.Add(1)
+	} else if !a.View().NeedsReport(p, o, a.failuresSent.Load()) {
+		return
+	}
+	a.send(reportMsg{Report{Permit: p, Outcome: o, Elapsed: elapsed, Seq: a.seq.Add(1)}})
+}
+
+// RequestProbe asks for a HALF_OPEN probe permit for w, which the actor
+// grants or refuses. It reports false, and calls neither, once the actor
+// is closed.
+func (a *Actor) RequestProbe(w Waiter) bool { return a.send(probeMsg{w}) }
+
+// Control asks for a manual operation; reply, which needs room for one
+// value, receives the resulting state. It reports false once the actor is
+// closed.
+func (a *Actor) Control(op Control, reply chan<- messages.State) bool {
+	return a.send(controlMsg{op: op, reply: reply})
+}
+
+// Close stops all sending to the actor; stop the actor after it.
+func (a *Actor) Close() {
+	a.sendMu.Lock()
+	a.closed = true
+	a.sendMu.Unlock()
+}
+
+func (a *Actor) send(msg any) bool {
+	a.sendMu.RLock()
+	defer a.sendMu.RUnlock()
+	if a.closed || a.self == nil {
+		return false
+	}
+	a.root.Send(a.self, msg)
+	return true
+}
+
+// instance is one protoactor incarnation of an Actor.
+type instance struct{ a *Actor }
 
 // Receive handles one message.
-func (a *Actor) Receive(ctx actor.Context) {
-	c := a.core
+func (in *instance) Receive(ctx actor.Context) {
+	a := in.a
 	msg := ctx.Message()
 	switch msg.(type) {
 	case *actor.Started:
-		if c.self == nil {
-			c.root, c.self = ctx.ActorSystem().Root, ctx.Self()
+		a.sendMu.Lock()
+		if a.self == nil {
+			a.root, a.self = ctx.ActorSystem().Root, ctx.Self()
+			close(a.ready)
 		}
-		gauge(c.hooks.Actors, 1)
-		c.after(time.Now())
+		a.sendMu.Unlock()
+		gauge(a.cfg.actors, 1)
+		a.after(time.Now())
 		return
 	case *actor.Restarting:
-		gauge(c.hooks.Actors, -1)
+		gauge(a.cfg.actors, -1)
 		return
 	case *actor.Stopping:
 		return
 	case *actor.Stopped:
-		gauge(c.hooks.Actors, -1)
-		c.stopTimer()
-		c.stopped = true
+		gauge(a.cfg.actors, -1)
+		a.Close()
+		a.stopTimer()
 		return
 	}
-	defer c.salvage(msg)
-	if c.hooks.Fault != nil {
-		c.hooks.Fault(msg)
-	}
+	defer a.salvage(msg)
 	now := time.Now()
 	switch m := msg.(type) {
-	case messages.Report:
-		c.transition(c.machine.ReportOutcome(now, m.Permit, m.Outcome, m.Elapsed))
-	case messages.ProbeWanted:
-		c.grantProbes(now)
-	case messages.BreakerTick:
-		c.transition(c.machine.Tick(now))
-	case messages.Control:
-		var t Transition
-		switch m.Op {
-		case messages.OpForceOpen:
-			t = c.machine.ForceOpen(now)
-		case messages.OpDisable:
-			t = c.machine.Disable(now)
-		default:
-			t = c.machine.Reset(now)
+	case reportMsg:
+		if m.r.Outcome == messages.Failure {
+			a.failuresSeen++
 		}
-		c.transition(t)
-		if m.Done != nil {
-			select {
-			case m.Done <- c.machine.State():
-			default:
-			}
-		}
+		a.transition(a.machine.Record(now, m.r))
+	case probeMsg:
+		a.grantProbe(now, m.w)
+	case tickMsg:
+		a.transition(a.machine.Tick(now))
+	case controlMsg:
+		a.control(now, m)
 	default:
-		c.unexpected.Add(1)
+		ctx.Logger().Warn("warden: breaker actor got an unexpected message", "type", fmt.Sprintf("%T", msg))
 	}
-	c.after(now)
+	a.after(now)
 }
 
-// salvage re-sends the message being handled if the handler panics, so a
-// crash loses no outcome and no wake-up, then lets the panic through to
-// the supervisor.
-func (c *Core) salvage(msg any) {
+func (a *Actor) control(now time.Time, m controlMsg) {
+	switch m.op {
+	case ForceOpen:
+		a.transition(a.machine.ForceOpen(now))
+	case Disable:
+		a.transition(a.machine.Disable(now))
+	case Reset:
+		a.transition(a.machine.Reset(now))
+	}
+	if m.reply != nil {
+		select {
+		case m.reply <- a.machine.State():
+		default:
+		}
+	}
+}
+
+// salvage re-sends the message being handled if handling it panics, so a
+// crash loses no outcome, waiter or control, then lets the panic through
+// to the supervisor.
+func (a *Actor) salvage(msg any) {
 	if r := recover(); r != nil {
-		c.root.Send(c.self, msg)
+		a.root.Send(a.self, msg)
 		panic(r)
 	}
 }
 
-func (c *Core) grantProbes(now time.Time) {
-	c.transition(c.machine.Tick(now))
-	for {
-		ticket, ok := c.hooks.Gate.NextWaiting()
-		if !ok {
-			return
-		}
-		d := c.machine.Allow(now)
-		c.transition(d.Transition)
-		if d.Allowed {
-			c.hooks.Gate.Admit(ticket, d.Permit)
-			continue
-		}
-		c.publish(now)
-		c.hooks.Gate.Refuse(ticket, c.View())
-	}
-}
-
-func (c *Core) transition(t Transition) {
-	if !t.Changed() || c.hooks.OnTransition == nil {
+func (a *Actor) grantProbe(now time.Time, w Waiter) {
+	d := a.machine.Allow(now)
+	a.transition(d.Transition)
+	if d.Allowed {
+		a.publish(now, "")
+		w.Granted(d.Permit)
 		return
 	}
-	c.publish(t.At)
-	c.hooks.OnTransition(t, c.View())
+	a.publish(now, "")
+	w.Refused(a.View())
+}
+
+func (a *Actor) transition(t Transition) {
+	if !t.Changed() {
+		return
+	}
+	a.publish(t.At, "")
+	if a.cfg.onTransition != nil {
+		a.cfg.onTransition(t, a.View())
+	}
 }
 
 // after publishes the view and arms the timer for the next time-driven
 // transition.
-func (c *Core) after(now time.Time) {
-	c.publish(now)
-	at, ok := c.machine.NextTick()
-	if !ok || c.stopped {
-		c.stopTimer()
+func (a *Actor) after(now time.Time) {
+	a.publish(now, "")
+	at, ok := a.machine.NextTick()
+	if !ok {
+		a.stopTimer()
 		return
 	}
-	if c.timer != nil && at.Equal(c.timerAt) {
+	if a.timer != nil && at.Equal(a.timerAt) {
 		return
 	}
-	c.stopTimer()
-	c.timerAt = at
-	gauge(c.hooks.Timers, 1)
-	root, self := c.root, c.self
-	c.timer = time.AfterFunc(at.Sub(now), func() {
-		gauge(c.hooks.Timers, -1)
-		root.Send(self, messages.BreakerTick{})
+	a.stopTimer()
+	a.timerAt = at
+	gauge(a.cfg.timers, 1)
+	a.timer = time.AfterFunc(at.Sub(now), func() {
+		gauge(a.cfg.timers, -1)
+		a.send(tickMsg{})
 	})
 }
 
-func (c *Core) stopTimer() {
-	if c.timer != nil && c.timer.Stop() {
-		gauge(c.hooks.Timers, -1)
+func (a *Actor) stopTimer() {
+	if a.timer != nil && a.timer.Stop() {
+		gauge(a.cfg.timers, -1)
 	}
-	c.timer = nil
+	a.timer = nil
 }
 
-func (c *Core) publish(now time.Time) {
-	s := c.machine.Snapshot(now)
-	p := c.machine.p
-	v := &View{Snapshot: s}
-	v.FastSuccess = (s.State == messages.Closed || s.State == messages.Disabled) &&
-		s.ConsecutiveFailures == 0 && p.FailureRateThreshold == 0 && p.SlowCallRateThreshold == 0
-	v.ProbesFull = s.State == messages.HalfOpen && s.ProbesInFlight >= p.HalfOpenProbes
-	c.view.Store(v)
+func (a *Actor) publish(now time.Time, name string) {
+	if name == "" {
+		name = a.View().Name
+	}
+	p := a.machine.p
+	a.view.Store(&View{
+		Snapshot:       a.machine.Snapshot(now),
+		Name:           name,
+		HalfOpenProbes: p.HalfOpenProbes,
+		everyOutcome:   p.FailureRateThreshold > 0 || p.SlowCallRateThreshold > 0,
+		failuresSeen:   a.failuresSeen,
+	})
 }
 
 func gauge(g *atomic.Int64, d int64) {

@@ -8,8 +8,17 @@ import (
 	"github.com/warden-go/warden/messages"
 )
 
-// Permit is the right to make one call; see messages.Permit.
-type Permit = messages.Permit
+// Permit is the right to make one call through a breaker. It records the
+// generation it was granted in, so an outcome reported after the breaker
+// has moved on changes nothing.
+type Permit struct {
+	// Generation is the breaker's generation when the permit was granted.
+	Generation uint64
+	// Probe is set for a HALF_OPEN probe permit; Seq then names it.
+	Probe bool
+	// Seq identifies a probe permit within its generation.
+	Seq uint64
+}
 
 // Decision is the answer to Allow.
 type Decision struct {
@@ -100,6 +109,7 @@ type Machine struct {
 	tripFailures int
 
 	win    *window
+	run    failureRun
 	counts Counts
 }
 
@@ -179,8 +189,30 @@ func (m *Machine) Report(now time.Time, p Permit, err error, elapsed time.Durati
 	return m.ReportOutcome(now, p, m.p.Classify(err), elapsed)
 }
 
-// ReportOutcome is Report with the outcome already classified.
+// ReportOutcome is Report with the outcome already classified, taken in
+// the order reports arrive.
 func (m *Machine) ReportOutcome(now time.Time, p Permit, o messages.Outcome, elapsed time.Duration) Transition {
+	return m.Record(now, Report{Permit: p, Outcome: o, Elapsed: elapsed})
+}
+
+// Report is the outcome of one call made under a permit.
+type Report struct {
+	Permit  Permit
+	Outcome messages.Outcome
+	// Elapsed is how long the call ran, for the slow-call rule.
+	Elapsed time.Duration
+	// Seq, when not zero, is the call's place in the order in which calls
+	// ended, so a report that arrives after a later one still counts in
+	// its place: a failure that ended before a reported success does not
+	// extend the failure run. Zero means the order of arrival.
+	Seq uint64
+}
+
+// Record records a classified outcome. An outcome for a permit of an
+// older generation, or for a probe already reported or reclaimed, is
+// counted as stale and changes nothing else.
+func (m *Machine) Record(now time.Time, r Report) Transition {
+	p, o := r.Permit, r.Outcome
 	if p.Generation != m.generation || (p.Probe && !m.takeProbe(p.Seq)) {
 		m.counts.Stale++
 		return Transition{}
@@ -191,7 +223,7 @@ func (m *Machine) ReportOutcome(now time.Time, p Permit, o messages.Outcome, ela
 		m.counts.Stale++
 		return Transition{}
 	}
-	slow := m.p.SlowCallDuration > 0 && elapsed >= m.p.SlowCallDuration
+	slow := m.p.SlowCallDuration > 0 && r.Elapsed >= m.p.SlowCallDuration
 	m.counts.Calls++
 	switch o {
 	case messages.Ignored:
@@ -199,10 +231,13 @@ func (m *Machine) ReportOutcome(now time.Time, p Permit, o messages.Outcome, ela
 		return Transition{}
 	case messages.Success:
 		m.counts.Successes++
-		m.counts.ConsecutiveFailures = 0
+		m.run.success(r.Seq)
 	default:
-		m.recordFailure(now)
+		m.counts.Failures++
+		m.counts.LastFailure = now
+		m.run.failure(r.Seq)
 	}
+	m.counts.ConsecutiveFailures = m.run.len()
 	if slow {
 		m.counts.Slow++
 	}
@@ -259,10 +294,13 @@ func (m *Machine) Snapshot(now time.Time) Snapshot {
 	}
 }
 
+// recordFailure counts a failure that time alone decided (a probe that
+// never reported), after every call that ended before it.
 func (m *Machine) recordFailure(now time.Time) {
 	m.counts.Failures++
-	m.counts.ConsecutiveFailures++
 	m.counts.LastFailure = now
+	m.run.failure(0)
+	m.counts.ConsecutiveFailures = m.run.len()
 }
 
 func (m *Machine) takeProbe(seq uint64) bool {
@@ -343,6 +381,7 @@ func (m *Machine) to(now time.Time, s messages.State, reason string) Transition 
 	m.openUntil = time.Time{}
 	if s != messages.Disabled {
 		m.win.reset()
+		m.run.reset()
 		m.counts.ConsecutiveFailures = 0
 	}
 	return t

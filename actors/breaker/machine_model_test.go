@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"pgregory.net/rapid"
 
 	"github.com/warden-go/warden/messages"
@@ -21,7 +23,7 @@ func TestMain(m *testing.M) {
 	if !setByUser && os.Getenv("RAPID_CHECKS") == "" {
 		_ = flag.Set("rapid.checks", "1000")
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // model is a deliberately naive breaker: it keeps every outcome in a plain

@@ -1,250 +1,223 @@
 package retrier
 
 import (
+	"container/heap"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/warden-go/warden/messages"
 )
 
-// Hooks connect a retrier actor to its owner.
-type Hooks struct {
-	// OnDue is called inside the actor for each job whose backoff is over:
-	// the owner passes it through the breaker gate again and dispatches it.
-	// It runs under the Core's lock, so it must not block or call back
-	// into the Core. Required.
-	OnDue func(ticket any)
-	// Fault, if set, is called with each message before it is handled; a
-	// panic in it crashes the actor, for fault drills.
-	Fault func(msg any)
-	// Timers counts pending timers; Actors counts live actor instances.
-	// Either may be nil.
-	Timers, Actors *atomic.Int64
+// Due is a retry waiting for its time. The retrier actor calls Due once,
+// from inside the actor, when the time has come: it must not block.
+type Due interface{ Due() }
+
+// An ActorOption configures NewActor.
+type ActorOption interface{ apply(*actorConfig) }
+
+type actorConfig struct {
+	actors, timers *atomic.Int64
 }
 
-type request struct {
-	ticket any
-	delay  time.Duration
+type actorOption func(*actorConfig)
+
+func (f actorOption) apply(c *actorConfig) { f(c) }
+
+// WithGauges keeps counts of the live actor instances and of the pending
+// timers in the given counters, which may be shared by many actors.
+func WithGauges(actors, timers *atomic.Int64) ActorOption {
+	return actorOption(func(c *actorConfig) { c.actors, c.timers = actors, timers })
 }
 
-type pending struct {
-	core   *Core
-	ticket any
-	timer  *time.Timer
+// Actor is a retrier actor and the handle callers use to talk to it: it
+// owns the schedule of pending retries, ordered by time, with one timer
+// for the earliest (no goroutine and no timer per retry), and calls each
+// retry's Due when its time comes. The schedule lives in the Actor, not in
+// the protoactor instance, so a crash and restart keeps it. Spawn it
+// once, from Props, in any actor system. Its methods are safe for
+// concurrent use.
+type Actor struct {
+	cfg     actorConfig
+	pending atomic.Int64
+
+	schedule schedule // the actor's alone
+	timer    *time.Timer
+	timerAt  time.Time
+
+	sendMu sync.RWMutex // orders sends against Close
+	closed bool
+	root   *actor.RootContext
+	self   *actor.PID
+	ready  chan struct{}
 }
 
-func (p *pending) fire() { p.core.fire(p.ticket, p) }
+type (
+	scheduleMsg struct {
+		at  time.Time
+		due Due
+	}
+	tickMsg struct{}
+)
 
-// Core holds one dependency's retries: those requested, those waiting on
-// a timer (one timer each, no goroutine) and those due. Jobs wait here,
-// never inside actor messages, so a crash or stop of the actor loses none.
-// It outlives any one actor instance. Its methods are safe for concurrent
-// use.
-type Core struct {
-	hooks Hooks
-	wake  func()
-	// woken is set while a wake-up is queued, so that a burst of requests
-	// and timer fires queues one wake-up, not one each.
-	woken atomic.Bool
-
-	mu        sync.Mutex
-	closed    bool
-	requested []request
-	timers    map[any]*pending // by ticket: one pending retry per job
-	due       []any
-
-	unexpected atomic.Uint64
+// NewActor returns a retrier actor with an empty schedule.
+func NewActor(opts ...ActorOption) *Actor {
+	a := &Actor{ready: make(chan struct{})}
+	for _, o := range opts {
+		o.apply(&a.cfg)
+	}
+	return a
 }
 
-// NewCore returns an empty Core. wake must send messages.RetryWake to the
-// retrier actor; it is called outside any lock.
-func NewCore(h Hooks, wake func()) *Core {
-	return &Core{hooks: h, wake: wake, timers: map[any]*pending{}}
+// Props returns the props to spawn the actor with; every instance it
+// makes (after a restart too) shares this Actor's schedule.
+func (a *Actor) Props() *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &instance{a: a} })
 }
 
-// Request asks for ticket to be retried after delay. It reports false, and
-// keeps nothing, once the Core is closed; the caller still owns the job.
-func (c *Core) Request(ticket any, delay time.Duration) bool {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+// Ready is closed once the actor has started; until then Schedule reports
+// false.
+func (a *Actor) Ready() <-chan struct{} { return a.ready }
+
+// Schedule asks for d.Due to be called at at (at once if it has passed).
+// It never blocks; it reports false, and keeps nothing, once the actor is
+// closed or before it has started.
+func (a *Actor) Schedule(at time.Time, d Due) bool {
+	a.sendMu.RLock()
+	defer a.sendMu.RUnlock()
+	if a.closed || a.self == nil {
 		return false
 	}
-	c.requested = append(c.requested, request{ticket: ticket, delay: delay})
-	c.mu.Unlock()
-	c.poke()
+	a.root.Send(a.self, scheduleMsg{at: at, due: d})
 	return true
 }
 
-// Cancel withdraws ticket's retry if it is still requested or waiting on
-// its timer, and reports whether it did; the caller then owns the job. A
-// retry already due is left for the actor, which finds the job finished.
-func (c *Core) Cancel(ticket any) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if p, ok := c.timers[ticket]; ok {
-		c.stop(p)
-		delete(c.timers, ticket)
-		return true
-	}
-	for i, r := range c.requested {
-		if r.ticket == ticket {
-			c.requested = append(c.requested[:i], c.requested[i+1:]...)
-			return true
-		}
-	}
-	return false
+// Pending returns the number of retries on the schedule, not yet due.
+func (a *Actor) Pending() int { return int(a.pending.Load()) }
+
+// Close stops all sending to the actor; stop the actor after it. Retries
+// still scheduled are dropped when it stops: their owner answers them.
+func (a *Actor) Close() {
+	a.sendMu.Lock()
+	a.closed = true
+	a.sendMu.Unlock()
 }
 
-// Close refuses further requests, stops every timer and returns every job
-// it held, which the caller then owns.
-func (c *Core) Close() []any {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	var out []any
-	for _, r := range c.requested {
-		out = append(out, r.ticket)
-	}
-	for t, p := range c.timers {
-		c.stop(p)
-		out = append(out, t)
-	}
-	out = append(out, c.due...)
-	c.requested, c.due = nil, nil
-	clear(c.timers)
-	return out
-}
-
-// Pending returns the number of retries held: requested, waiting or due.
-func (c *Core) Pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.requested) + len(c.timers) + len(c.due)
-}
-
-// Unexpected counts messages the actor did not understand.
-func (c *Core) Unexpected() uint64 { return c.unexpected.Load() }
-
-// Producer returns the actor producer; every instance shares this Core.
-func (c *Core) Producer() actor.Producer {
-	return func() actor.Actor { return &Actor{core: c} }
-}
-
-// poke queues a wake-up for the actor unless one is queued already.
-func (c *Core) poke() {
-	if c.woken.CompareAndSwap(false, true) {
-		c.wake()
+func (a *Actor) sendTick() {
+	a.sendMu.RLock()
+	defer a.sendMu.RUnlock()
+	if !a.closed {
+		a.root.Send(a.self, tickMsg{})
 	}
 }
 
-func (c *Core) stop(p *pending) {
-	if p.timer.Stop() && c.hooks.Timers != nil {
-		c.hooks.Timers.Add(-1)
-	}
-}
-
-// fire moves ticket from its timer to the due list.
-func (c *Core) fire(ticket any, p *pending) {
-	if c.hooks.Timers != nil {
-		c.hooks.Timers.Add(-1)
-	}
-	c.mu.Lock()
-	if c.timers[ticket] != p { // cancelled, or closed
-		c.mu.Unlock()
-		return
-	}
-	delete(c.timers, ticket)
-	c.due = append(c.due, ticket)
-	c.mu.Unlock()
-	c.poke()
-}
-
-// arm starts a timer for every requested retry.
-func (c *Core) arm() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, r := range c.requested {
-		p := &pending{core: c, ticket: r.ticket}
-		if c.hooks.Timers != nil {
-			c.hooks.Timers.Add(1)
-		}
-		p.timer = time.AfterFunc(r.delay, p.fire)
-		c.timers[r.ticket] = p
-	}
-	c.requested = c.requested[:0]
-}
-
-// deliverOne hands the next due ticket to OnDue. It holds the lock
-// throughout, so Close never sees a ticket that is being handed over; if
-// OnDue panics, the ticket goes back to the front of the due list.
-func (c *Core) deliverOne() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.due) == 0 {
-		return false
-	}
-	t := c.due[0]
-	c.due[0] = nil
-	c.due = c.due[1:]
-	handed := false
-	defer func() {
-		if !handed {
-			c.due = append([]any{t}, c.due...)
-		}
-	}()
-	c.hooks.OnDue(t)
-	handed = true
-	return true
-}
-
-// Actor is the retrier actor: it arms the timers and hands due jobs back.
-type Actor struct{ core *Core }
+type instance struct{ a *Actor }
 
 // Receive handles one message.
-func (a *Actor) Receive(ctx actor.Context) {
-	c := a.core
-	msg := ctx.Message()
-	switch msg.(type) {
+func (in *instance) Receive(ctx actor.Context) {
+	a := in.a
+	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		gaugeAdd(c.hooks.Actors, 1)
-		// Retries requested while the actor was restarting are waiting.
-		c.woken.Store(false)
-		c.arm()
-		c.deliver()
-		return
-	case *actor.Restarting, *actor.Stopped:
-		gaugeAdd(c.hooks.Actors, -1)
-		return
+		a.sendMu.Lock()
+		if a.self == nil {
+			a.root, a.self = ctx.ActorSystem().Root, ctx.Self()
+			close(a.ready)
+		}
+		a.sendMu.Unlock()
+		gauge(a.cfg.actors, 1)
+		a.fireDue(time.Now()) // retries that came due while it restarted
+	case *actor.Restarting:
+		gauge(a.cfg.actors, -1)
 	case *actor.Stopping:
+	case *actor.Stopped:
+		gauge(a.cfg.actors, -1)
+		a.Close()
+		a.stopTimer()
+		a.pending.Add(-int64(len(a.schedule)))
+		a.schedule = nil
+	case scheduleMsg:
+		a.pending.Add(1)
+		heap.Push(&a.schedule, entry(m))
+		a.fireDue(time.Now())
+	case tickMsg:
+		a.timer = nil
+		a.fireDue(time.Now())
+	default:
+		ctx.Logger().Warn("warden: retrier actor got an unexpected message", "type", fmt.Sprintf("%T", m))
+	}
+}
+
+// fireDue calls Due for every retry whose time has come, then arms the
+// timer for the earliest left. If a Due panics, its retry goes back on
+// the schedule and the panic goes on to the supervisor; the restarted
+// actor calls it again.
+func (a *Actor) fireDue(now time.Time) {
+	for len(a.schedule) > 0 && !a.schedule[0].at.After(now) {
+		e := heap.Pop(&a.schedule).(entry)
+		a.callDue(e)
+	}
+	a.arm(now)
+}
+
+func (a *Actor) callDue(e entry) {
+	called := false
+	defer func() {
+		if !called {
+			heap.Push(&a.schedule, e)
+		}
+	}()
+	e.due.Due()
+	called = true
+	a.pending.Add(-1)
+}
+
+func (a *Actor) arm(now time.Time) {
+	if len(a.schedule) == 0 {
+		a.stopTimer()
 		return
 	}
-	if _, ok := msg.(messages.RetryWake); ok {
-		// Before looking, and before anything can crash: requests from now
-		// on queue a new wake-up.
-		c.woken.Store(false)
+	at := a.schedule[0].at
+	if a.timer != nil && at.Equal(a.timerAt) {
+		return
 	}
-	if c.hooks.Fault != nil {
-		c.hooks.Fault(msg)
-	}
-	switch msg.(type) {
-	case messages.RetryWake:
-		c.arm()
-		c.deliver()
-	default:
-		c.unexpected.Add(1)
-	}
+	a.stopTimer()
+	a.timerAt = at
+	gauge(a.cfg.timers, 1)
+	a.timer = time.AfterFunc(at.Sub(now), func() {
+		gauge(a.cfg.timers, -1)
+		a.sendTick()
+	})
 }
 
-func (c *Core) deliver() {
-	for c.deliverOne() {
+func (a *Actor) stopTimer() {
+	if a.timer != nil && a.timer.Stop() {
+		gauge(a.cfg.timers, -1)
 	}
+	a.timer = nil
 }
 
-func gaugeAdd(g *atomic.Int64, d int64) {
+type entry struct {
+	at  time.Time
+	due Due
+}
+
+// schedule is a min-heap of entries by time.
+type schedule []entry
+
+func (s schedule) Len() int           { return len(s) }
+func (s schedule) Less(i, j int) bool { return s[i].at.Before(s[j].at) }
+func (s schedule) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+func (s *schedule) Push(x any)        { *s = append(*s, x.(entry)) }
+func (s *schedule) Pop() any {
+	old := *s
+	e := old[len(old)-1]
+	old[len(old)-1] = entry{}
+	*s = old[:len(old)-1]
+	return e
+}
+
+func gauge(g *atomic.Int64, d int64) {
 	if g != nil {
 		g.Add(d)
 	}

@@ -11,128 +11,118 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/warden-go/warden/messages"
 )
 
+type dueLog struct {
+	mu    sync.Mutex
+	fired []string
+	at    []time.Time
+}
+
+type dueFunc struct {
+	log  *dueLog
+	name string
+	boom *atomic.Int32 // panics left to inject
+}
+
+func (d dueFunc) Due() {
+	if d.boom != nil && d.boom.Add(-1) >= 0 {
+		panic("injected")
+	}
+	d.log.mu.Lock()
+	d.log.fired = append(d.log.fired, d.name)
+	d.log.at = append(d.log.at, time.Now())
+	d.log.mu.Unlock()
+}
+
+func (l *dueLog) names() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.fired...)
+}
+
 type harness struct {
-	sys    *actor.ActorSystem
-	pid    *actor.PID
-	core   *Core
-	timers atomic.Int64
-	actors atomic.Int64
-	mu     sync.Mutex
-	due    []any
-	crash  atomic.Int32
+	sys            *actor.ActorSystem
+	pid            *actor.PID
+	a              *Actor
+	actors, timers atomic.Int64
 }
 
 func newHarness(t *testing.T) *harness {
 	h := &harness{sys: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}))}
-	h.core = NewCore(Hooks{
-		OnDue: func(t any) {
-			h.mu.Lock()
-			h.due = append(h.due, t)
-			h.mu.Unlock()
-		},
-		Fault: func(any) {
-			if h.crash.Add(-1) >= 0 {
-				panic("injected")
-			}
-		},
-		Timers: &h.timers,
-		Actors: &h.actors,
-	}, func() { h.sys.Root.Send(h.pid, messages.RetryWake{}) })
-	h.pid = h.sys.Root.Spawn(actor.PropsFromProducer(h.core.Producer()))
+	h.a = NewActor(WithGauges(&h.actors, &h.timers))
+	h.pid = h.sys.Root.Spawn(h.a.Props())
+	<-h.a.Ready()
 	t.Cleanup(func() {
+		h.a.Close()
 		require.NoError(t, h.sys.Root.StopFuture(h.pid).Wait())
 		synctest.Wait()
 		assert.Zero(t, h.actors.Load())
+		assert.Zero(t, h.timers.Load(), "the timer stops with the actor")
+		assert.Zero(t, h.a.Pending())
 		h.sys.Shutdown()
 	})
 	return h
 }
 
-func (h *harness) delivered() []any {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]any(nil), h.due...)
-}
-
-func TestRetrierActorFiresEachRetryOnTime(t *testing.T) {
+func TestRetrierFiresInTimeOrderWithOneTimer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
+		log := &dueLog{}
 		t0 := time.Now()
-		require.True(t, h.core.Request("a", 2*time.Second))
-		require.True(t, h.core.Request("b", time.Second))
-		synctest.Wait()
-		assert.Equal(t, 2, h.core.Pending())
-		assert.Equal(t, int64(2), h.timers.Load(), "one timer per pending retry")
-		time.Sleep(time.Second)
-		synctest.Wait()
-		assert.Equal(t, []any{"b"}, h.delivered())
-		assert.Equal(t, time.Second, time.Since(t0))
-		time.Sleep(time.Second)
-		synctest.Wait()
-		assert.Equal(t, []any{"b", "a"}, h.delivered())
-		assert.Zero(t, h.timers.Load())
-		assert.Zero(t, h.core.Pending())
-	})
-}
-
-func TestRetrierCancelAndClose(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		h.core.Request("a", time.Hour)
-		h.core.Request("b", time.Hour)
-		synctest.Wait()
-		assert.True(t, h.core.Cancel("a"), "a waiting retry is withdrawn")
-		assert.False(t, h.core.Cancel("a"), "only once")
-		assert.False(t, h.core.Cancel("zzz"))
-		assert.Equal(t, int64(1), h.timers.Load(), "its timer is stopped")
-
-		// A request not yet armed can be withdrawn too.
-		h.core.mu.Lock()
-		h.core.requested = append(h.core.requested, request{ticket: "c", delay: time.Hour})
-		h.core.mu.Unlock()
-		assert.True(t, h.core.Cancel("c"))
-
-		got := h.core.Close()
-		assert.ElementsMatch(t, []any{"b"}, got)
-		assert.Zero(t, h.timers.Load())
-		assert.False(t, h.core.Request("d", time.Second), "closed")
-		time.Sleep(2 * time.Hour)
-		synctest.Wait()
-		assert.Empty(t, h.delivered(), "nothing fires after Close")
-	})
-}
-
-func TestRetrierActorCrashLosesNothing(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		h.crash.Store(2)
-		h.core.Request("a", time.Second) // its wake-up crashes the actor
-		synctest.Wait()
-		time.Sleep(time.Second) // the timer's wake-up crashes it again
-		synctest.Wait()
-		time.Sleep(time.Second)
-		synctest.Wait()
-		assert.Equal(t, []any{"a"}, h.delivered(), "restarted, it armed and delivered the retry")
-		h.sys.Root.Send(h.pid, "unexpected")
-		synctest.Wait()
-		assert.Equal(t, uint64(1), h.core.Unexpected())
-	})
-}
-
-func TestRetrierHandOverPanicPutsTheTicketBack(t *testing.T) {
-	c := NewCore(Hooks{OnDue: func(t any) {
-		if t == "bad" {
-			panic("hand-over failed")
+		for _, d := range []struct {
+			name string
+			in   time.Duration
+		}{{"c", 3 * time.Second}, {"a", time.Second}, {"b", 2 * time.Second}, {"now", -time.Second}} {
+			require.True(t, h.a.Schedule(t0.Add(d.in), dueFunc{log: log, name: d.name}))
 		}
-	}}, func() {})
-	c.due = []any{"bad", "good"}
-	assert.Panics(t, func() { c.deliver() })
-	assert.Equal(t, []any{"bad", "good"}, c.due, "the ticket is back at the front")
-	assert.ElementsMatch(t, []any{"bad", "good"}, c.Close())
+		synctest.Wait()
+		assert.Equal(t, []string{"now"}, log.names(), "a time already passed fires at once")
+		assert.Equal(t, 3, h.a.Pending())
+		assert.Equal(t, int64(1), h.timers.Load(), "one timer for the earliest, not one per retry")
+
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, []string{"now", "a", "b", "c"}, log.names())
+		for i, want := range []time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second} {
+			assert.Equal(t, want, log.at[i].Sub(t0), "retry %d fired on time", i)
+		}
+		assert.Zero(t, h.a.Pending())
+	})
+}
+
+func TestRetrierKeepsItsScheduleAcrossACrash(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		log := &dueLog{}
+		var boom atomic.Int32
+		boom.Store(1)
+		h.a.Schedule(time.Now().Add(time.Second), dueFunc{log: log, name: "x", boom: &boom})
+		h.a.Schedule(time.Now().Add(time.Minute), dueFunc{log: log, name: "y"})
+		time.Sleep(time.Second)
+		synctest.Wait()
+		time.Sleep(time.Second) // the default supervisor's restart
+		synctest.Wait()
+		assert.Equal(t, []string{"x"}, log.names(), "the retry whose Due crashed is called again after the restart")
+		assert.Equal(t, 1, h.a.Pending())
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		assert.Equal(t, []string{"x", "y"}, log.names())
+	})
+}
+
+func TestRetrierRefusesOnceClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		log := &dueLog{}
+		h.a.Schedule(time.Now().Add(time.Hour), dueFunc{log: log, name: "dropped"})
+		synctest.Wait()
+		h.a.Close()
+		assert.False(t, h.a.Schedule(time.Now(), dueFunc{log: log, name: "late"}))
+		h.sys.Root.Send(h.pid, "unexpected") // logged, changes nothing
+		synctest.Wait()
+		assert.Empty(t, log.names())
+	})
 }

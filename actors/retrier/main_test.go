@@ -4,9 +4,11 @@ import (
 	"flag"
 	"os"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
-// TestMain raises rapid's default number of generated cases to 1,000
+// TestMain checks for leaked goroutines after the tests and raises rapid's default number of generated cases to 1,000
 // unless -rapid.checks or RAPID_CHECKS says otherwise.
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -15,5 +17,5 @@ func TestMain(m *testing.M) {
 	if !setByUser && os.Getenv("RAPID_CHECKS") == "" {
 		_ = flag.Set("rapid.checks", "1000")
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }

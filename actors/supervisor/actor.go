@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -9,175 +10,215 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// Child is one actor the supervisor starts and watches over.
+// Child is an actor the supervisor spawns and restarts.
 type Child struct {
-	// Name is unique among the supervisor's children.
 	Name  string
 	Props *actor.Props
 }
 
-// Hooks connect a supervisor actor to its owner. They run inside the
-// supervisor actor and must not block.
-type Hooks struct {
-	// OnStarted receives the children's PIDs once all are spawned.
-	OnStarted func(pids map[string]*actor.PID)
-	// OnRestart is called for each crash that will be restarted.
+// Config connects a supervisor to its owner. Every hook runs inside the
+// supervisor actor and must not block; any may be nil.
+type Config struct {
+	// OnRestart is called for each crash that is restarted, before the
+	// restart delay.
 	OnRestart func(child string, d Decision, reason any)
-	// OnEscalate is called once, for the crash past the limit; the
-	// supervisor then stops every child.
+	// OnEscalate is called once, at the crash that passes the restart
+	// limit; every child is stopped after it.
 	OnEscalate func(child string, d Decision, reason any)
-	// OnStopped is called when the supervisor has stopped, after its
-	// children.
+	// OnStopped is called when the supervisor has stopped.
 	OnStopped func()
-	// OnReplaced receives the PID of a child spawned again by Replace.
-	OnReplaced func(child string, pid *actor.PID)
-	// Timers counts pending restart timers; Actors counts live actor
-	// instances. Either may be nil.
-	Timers, Actors *atomic.Int64
+	// Seed drives the restart delays' jitter.
+	Seed uint64
+	// Actors counts live actor instances and Timers pending restart
+	// timers; either may be nil.
+	Actors, Timers *atomic.Int64
 }
 
-// Actor supervises a fixed set of children with restart intensity: it
-// decides each crash with an Intensity shared by all its children, as an
-// Erlang/OTP supervisor does, restarts after the decided delay, and past
-// the limit escalates to its owner and stops the children.
-type Actor struct {
+// Supervisor is a supervising actor and its handle. It spawns its
+// children when it starts and, when one crashes, restarts it after a
+// growing delay while the crashes of all its children stay within the
+// policy's intensity (as an Erlang/OTP supervisor's children share one
+// restart intensity); past it, it escalates: it calls OnEscalate and stops
+// every child. Children that are not actors (goroutines) report their
+// crashes with Crashed and are restarted the same way. Spawn it once from
+// Props. Its methods are safe for concurrent use.
+type Supervisor struct {
 	children  []Child
-	hooks     Hooks
-	intensity *Intensity
+	cfg       Config
+	intensity *Intensity // the actor's alone, as are rng and escalated
 	rng       *rand.Rand
-
-	names     map[string]string // PID id -> child name
 	escalated bool
+	names     map[string]string // PID id -> child name
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards the fields below
 	timers map[*time.Timer]struct{}
+	closed bool
+	root   *actor.RootContext
+	self   *actor.PID
+	ready  chan struct{}
 }
 
-// New returns the supervisor's props for a valid policy; an invalid one
-// returns an error matching messages.ErrInvalidPolicy.
-func New(p Policy, children []Child, h Hooks) (*actor.Props, error) {
+type crashMsg struct {
+	name    string
+	reason  any
+	restart func()
+}
+
+// New returns a supervisor for a valid policy; an invalid one returns an
+// error matching messages.ErrInvalidPolicy.
+func New(p Policy, children []Child, cfg Config) (*Supervisor, error) {
 	in, err := NewIntensity(p)
 	if err != nil {
 		return nil, err
 	}
-	a := &Actor{
+	return &Supervisor{
 		children:  children,
-		hooks:     h,
+		cfg:       cfg,
 		intensity: in,
-		rng:       rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		rng:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		names:     map[string]string{},
 		timers:    map[*time.Timer]struct{}{},
-	}
-	// The supervisor keeps its crash history across its own restarts, so
-	// the producer hands out the same instance.
-	return actor.PropsFromProducer(func() actor.Actor { return a }), nil
+		ready:     make(chan struct{}),
+	}, nil
 }
 
-// Replace asks a supervisor to spawn its child Name again. The owner
-// sends it after removing a child that can never run again (its goroutine
-// was ended by runtime.Goexit) from the process registry and reporting it
-// terminated.
-type Replace struct{ Name string }
+// Props returns the props to spawn the supervisor with. It supervises its
+// children itself, whatever its own parent does.
+func (s *Supervisor) Props() *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &instance{s: s} }, actor.WithSupervisor(s))
+}
 
-// Receive starts the children, replaces lost ones and stops restart timers
-// on the way out.
-func (a *Actor) Receive(ctx actor.Context) {
+// Ready is closed once the supervisor has spawned its children.
+func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
+
+// Crashed reports that name, a child that is not an actor, crashed with
+// reason. Within the intensity, restart is called after the restart delay,
+// from a goroutine of its own; past it, the supervisor escalates and
+// restart is never called. It never blocks, and reports false once the
+// supervisor is closed or stopped.
+func (s *Supervisor) Crashed(name string, reason any, restart func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.self == nil {
+		return false
+	}
+	s.root.Send(s.self, crashMsg{name: name, reason: reason, restart: restart})
+	return true
+}
+
+// Close stops all sending to the supervisor and every pending restart;
+// stop the supervisor after it.
+func (s *Supervisor) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stopTimers()
+}
+
+type instance struct{ s *Supervisor }
+
+// Receive handles one message.
+func (in *instance) Receive(ctx actor.Context) {
+	s := in.s
 	switch m := ctx.Message().(type) {
-	case Replace:
-		for _, c := range a.children {
-			if c.Name != m.Name || a.escalated {
-				continue
-			}
-			pid, err := ctx.SpawnNamed(c.Props, c.Name)
-			if err != nil {
-				return // stopping, or the old child is still registered
-			}
-			a.names[pid.Id] = c.Name
-			if a.hooks.OnReplaced != nil {
-				a.hooks.OnReplaced(c.Name, pid)
-			}
-		}
 	case *actor.Started:
-		gaugeAdd(a.hooks.Actors, 1)
-		if len(a.names) > 0 {
+		gauge(s.cfg.Actors, 1)
+		if len(s.names) > 0 {
 			return // restarted: the children are still there
 		}
-		pids := make(map[string]*actor.PID, len(a.children))
-		for _, c := range a.children {
+		for _, c := range s.children {
 			pid, err := ctx.SpawnNamed(c.Props, c.Name)
 			if err != nil {
-				// Names are unique by construction; a clash is a bug.
-				panic(err)
+				panic(fmt.Errorf("supervisor: spawn %s: %w", c.Name, err))
 			}
-			a.names[pid.Id] = c.Name
-			pids[c.Name] = pid
+			s.names[pid.Id] = c.Name
 		}
-		if a.hooks.OnStarted != nil {
-			a.hooks.OnStarted(pids)
-		}
+		s.mu.Lock()
+		s.root, s.self = ctx.ActorSystem().Root, ctx.Self()
+		s.mu.Unlock()
+		close(s.ready)
+	case crashMsg:
+		s.crash(m.name, m.reason, m.restart, func() {
+			for _, c := range ctx.Children() {
+				ctx.Stop(c)
+			}
+		})
 	case *actor.Stopping:
-		a.stopTimers()
+		s.Close()
 	case *actor.Restarting:
-		gaugeAdd(a.hooks.Actors, -1)
+		gauge(s.cfg.Actors, -1)
 	case *actor.Stopped:
-		gaugeAdd(a.hooks.Actors, -1)
-		a.stopTimers()
-		if a.hooks.OnStopped != nil {
-			a.hooks.OnStopped()
+		gauge(s.cfg.Actors, -1)
+		s.Close()
+		if s.cfg.OnStopped != nil {
+			s.cfg.OnStopped()
 		}
+	case *actor.Terminated:
+	default:
+		ctx.Logger().Warn("warden: supervisor got an unexpected message", "type", fmt.Sprintf("%T", m))
 	}
 }
 
-// HandleFailure decides a child's crash. protoactor calls it inside this
-// actor, so it needs no lock for the intensity.
-func (a *Actor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
-	name := a.names[child.Id]
-	if a.escalated {
+// HandleFailure implements actor.SupervisorStrategy for the supervisor's
+// actor children.
+func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+	if s.escalated {
 		sup.StopChildren(child)
 		return
 	}
-	d := a.intensity.Crash(time.Now(), a.rng.Float64())
-	if d.Action == Escalate {
-		a.escalated = true
-		a.stopTimers()
-		if a.hooks.OnEscalate != nil {
-			a.hooks.OnEscalate(name, d, reason)
-		}
-		sup.StopChildren(sup.Children()...)
+	s.crash(s.names[child.Id], reason, func() { sup.RestartChildren(child) },
+		func() { sup.StopChildren(sup.Children()...) })
+}
+
+// crash decides one crash: restart after the delay, or escalate.
+func (s *Supervisor) crash(name string, reason any, restart, stopAll func()) {
+	if s.escalated {
 		return
 	}
-	if a.hooks.OnRestart != nil {
-		a.hooks.OnRestart(name, d, reason)
+	d := s.intensity.Crash(time.Now(), s.rng.Float64())
+	if d.Action == Escalate {
+		s.escalated = true
+		s.stopTimers()
+		if s.cfg.OnEscalate != nil {
+			s.cfg.OnEscalate(name, d, reason)
+		}
+		stopAll()
+		return
 	}
-	gaugeAdd(a.hooks.Timers, 1)
-	a.mu.Lock()
+	if s.cfg.OnRestart != nil {
+		s.cfg.OnRestart(name, d, reason)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	gauge(s.cfg.Timers, 1)
 	var t *time.Timer
 	t = time.AfterFunc(d.Delay, func() {
-		gaugeAdd(a.hooks.Timers, -1)
-		a.mu.Lock()
-		_, live := a.timers[t]
-		delete(a.timers, t)
-		a.mu.Unlock()
+		s.mu.Lock()
+		_, live := s.timers[t]
+		delete(s.timers, t)
+		s.mu.Unlock()
 		if live {
-			sup.RestartChildren(child)
+			gauge(s.cfg.Timers, -1)
+			restart()
 		}
 	})
-	a.timers[t] = struct{}{}
-	a.mu.Unlock()
+	s.timers[t] = struct{}{}
 }
 
-func (a *Actor) stopTimers() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for t := range a.timers {
-		if t.Stop() {
-			gaugeAdd(a.hooks.Timers, -1)
-		}
-		delete(a.timers, t)
+func (s *Supervisor) stopTimers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t := range s.timers { // whoever takes a timer out of the map counts it
+		t.Stop()
+		delete(s.timers, t)
+		gauge(s.cfg.Timers, -1)
 	}
 }
 
-func gaugeAdd(g *atomic.Int64, d int64) {
+func gauge(g *atomic.Int64, d int64) {
 	if g != nil {
 		g.Add(d)
 	}

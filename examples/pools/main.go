@@ -35,9 +35,9 @@ func run(out io.Writer) error {
 	ctx := context.Background()
 
 	hang := make(chan struct{})
-	var held []*executor.Future
+	var held []*executor.Future[string]
 	for range 4 { // two running, two queued: the pool is full
-		held = append(held, ex.Submit(ctx, "reports", func(context.Context) (any, error) { <-hang; return "report", nil }))
+		held = append(held, executor.Submit(ctx, ex, "reports", func(context.Context) (string, error) { <-hang; return "report", nil }))
 	}
 	start := time.Now()
 	_, err = executor.Do(ctx, ex, "reports", func(context.Context) (string, error) { return "", nil })

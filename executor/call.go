@@ -1,0 +1,260 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/messages"
+)
+
+// A CallOption adjusts one call.
+type CallOption struct{ op string }
+
+// Operation names the call's operation in its *TimeoutError and its log
+// records; by default it is the dependency's name (or, for Wrap, the
+// wrapped function's).
+func Operation(name string) CallOption { return CallOption{op: name} }
+
+// Do runs fn as a job of the named dependency and waits for its result.
+// It is Call after a lookup of the name; hold a *Dependency to skip it.
+func Do[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error), opts ...CallOption) (T, error) {
+	d, err := ex.lookup(dependency)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return Call(ctx, &d.handle, fn, opts...)
+}
+
+// Call runs fn as a job of dependency d and waits for its result: the
+// value, or the job's error (see the package doc). Errors known at once
+// (ErrInvalidJob, ErrShutdown, ErrDependencyDown, ErrRejected, an open
+// circuit, a context already done) come back without running fn. When
+// ctx ends first, Call returns ctx.Err() at once and the job's context is
+// cancelled.
+func Call[T any](ctx context.Context, d *Dependency, fn func(context.Context) (T, error), opts ...CallOption) (T, error) {
+	var zero T
+	if ctx == nil || fn == nil || d == nil {
+		return zero, invalidJob(d)
+	}
+	j, err := d.d.submit(ctx, opts, true, func(j *job) result { return typedFor(j, fn, nil) })
+	if err != nil {
+		return zero, err
+	}
+	if done := ctx.Done(); done == nil {
+		<-j.reply
+	} else {
+		select {
+		case <-j.reply:
+		case <-done:
+			j.end(j.load().gen(), ctx.Err(), outCancelled)
+			<-j.reply
+		}
+	}
+	r := j.res.(*typed[T])
+	v, err := r.val, j.err
+	j.release()
+	if err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
+// Wrap returns fn protected by d, as the original module's decorators
+// did: wrap once, call many times. The operation is named after fn (its
+// function name without the package), unless Operation says otherwise.
+func Wrap[T any](d *Dependency, fn func(context.Context) (T, error), opts ...CallOption) func(context.Context) (T, error) {
+	opts = append([]CallOption{Operation(funcName(fn))}, opts...)
+	return func(ctx context.Context) (T, error) { return Call(ctx, d, fn, opts...) }
+}
+
+// Go starts fn as a job of d and returns its Future at once; it never
+// blocks. Errors known at once complete the Future immediately. When ctx
+// ends before the job, the job ends with ctx.Err().
+func Go[T any](ctx context.Context, d *Dependency, fn func(context.Context) (T, error), opts ...CallOption) *Future[T] {
+	f := &Future[T]{done: make(chan struct{})}
+	if ctx == nil || fn == nil || d == nil {
+		f.complete(*new(T), invalidJob(d))
+		return f
+	}
+	_, err := d.d.submit(ctx, opts, false, func(j *job) result { return typedFor(j, fn, f) })
+	if err != nil {
+		f.complete(*new(T), err)
+	}
+	return f
+}
+
+// Submit is Go for the named dependency.
+func Submit[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error), opts ...CallOption) *Future[T] {
+	d, err := ex.lookup(dependency)
+	if err != nil {
+		f := &Future[T]{done: make(chan struct{})}
+		f.complete(*new(T), err)
+		return f
+	}
+	return Go(ctx, &d.handle, fn, opts...)
+}
+
+func invalidJob(d *Dependency) error {
+	if d == nil {
+		return fmt.Errorf("%w: nil dependency", messages.ErrInvalidJob)
+	}
+	return fmt.Errorf("%w: nil context or function for %q", messages.ErrInvalidJob, d.d.name)
+}
+
+// typed is a job's typed part for functions returning T.
+type typed[T any] struct {
+	fn  func(context.Context) (T, error)
+	val T
+	fut *Future[T]
+}
+
+// typedFor reuses j's typed part when it is for T, or makes one.
+func typedFor[T any](j *job, fn func(context.Context) (T, error), f *Future[T]) result {
+	r, ok := j.res.(*typed[T])
+	if !ok {
+		r = new(typed[T])
+	}
+	r.fn, r.fut = fn, f
+	return r
+}
+
+func (r *typed[T]) call(j *job, s state, ctx context.Context) (error, bool) {
+	v, err := r.fn(ctx)
+	if !j.claim(s, context.Canceled) {
+		return err, false
+	}
+	r.val = v
+	return err, true
+}
+
+func (r *typed[T]) complete(err error) {
+	if r.fut != nil {
+		var v T
+		if err == nil {
+			v = r.val
+		}
+		r.fut.complete(v, err)
+	}
+}
+
+func (r *typed[T]) clear() {
+	var zero T
+	r.fn, r.fut, r.val = nil, nil, zero
+}
+
+// funcName is fn's name without its package path: "parseDocument" for
+// main.parseDocument.
+func funcName(fn any) string {
+	rf := runtime.FuncForPC(reflect.ValueOf(fn).Pointer())
+	if rf == nil {
+		return ""
+	}
+	name := rf.Name()
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	if i := strings.Index(name, "."); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
+}
+
+// submit admits a call and launches its job, or says at once why not.
+// wait says the caller waits on the job's reply channel.
+func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, typedRes func(*job) result) (*job, error) {
+	if err := ctx.Err(); err != nil {
+		d.submitted.Add(1)
+		d.counts[outCancelled].Add(1)
+		return nil, err
+	}
+	if err := d.closedErr(); err != nil {
+		d.submitted.Add(1)
+		d.counts[outRejected].Add(1)
+		return nil, err
+	}
+	now := d.now()
+	v := d.breaker.View()
+	a := v.Admit(now)
+	if a.Verdict == breaker.Rejected {
+		// Counted once, in shed alone, which stands for both a
+		// submission and a short circuit.
+		d.shed.Add(1)
+		err := d.rejection(v, a, now)
+		d.events.rejected(d, err)
+		return nil, err
+	}
+	j := d.slots.take()
+	d.submitted.Add(1)
+	if j == nil || d.stuck.Load() > int64(d.policy.Pool.Workers) {
+		if j != nil {
+			j.refs.Store(1)
+			j.release()
+		}
+		d.counts[outRejected].Add(1)
+		d.events.rejected(d, messages.ErrRejected)
+		return nil, messages.ErrRejected
+	}
+
+	deadline := now.Add(d.policy.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	s := j.load()
+	j.parent, j.op, j.waiting = ctx, d.name, wait
+	for _, o := range opts {
+		if o.op != "" {
+			j.op = o.op
+		}
+	}
+	j.deadline, j.budget = d.mono(deadline), deadline.Sub(now)
+	j.res = typedRes(j)
+	j.permit, j.prevDelay = a.Permit, 0
+	j.refs.Store(2) // the caller and the holder
+	first := phaseQueued
+	if a.Verdict == breaker.ProbeNeeded {
+		first = phaseProbe
+	}
+	j.st.Store(uint64(mkState(s.gen(), 0, 0, first)))
+	if !wait && ctx.Done() != nil {
+		gen := s.gen()
+		j.stopCtx = context.AfterFunc(ctx, func() { j.onParentDone(gen) })
+	}
+	d.watch(j, j.deadline)
+	if err := d.closedErr(); err != nil { // lost a race with close
+		j.end(s.gen(), err, outFailed)
+		j.release()
+		return j, nil
+	}
+	if first == phaseProbe {
+		d.requestProbe(j, j.load())
+		return j, nil
+	}
+	d.queue <- j // never blocks: see the queue's comment
+	return j, nil
+}
+
+// rejection is the error for a call the breaker turns away. Rejecting
+// allocates nothing while the breaker's view and the millisecond stay the
+// same: calls in that span share one error, whose RetryAfter is exact to
+// the millisecond.
+func (d *dependency) rejection(v *breaker.View, a breaker.Admission, now time.Time) *messages.CircuitOpenError {
+	ms := now.Sub(d.epoch) / time.Millisecond
+	if c := d.rejectCache.Load(); c != nil && c.view == v && c.ms == ms {
+		return c.err
+	}
+	err := v.OpenError(a)
+	d.rejectCache.Store(&rejection{view: v, ms: ms, err: err})
+	return err
+}
+
+type rejection struct {
+	view *breaker.View
+	ms   time.Duration
+	err  *messages.CircuitOpenError
+}

@@ -1,0 +1,62 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCallReturnsTheValue(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		ex := start(t, WithDependency("db", fast()))
+		db, err := ex.Dependency("db")
+		require.NoError(t, err)
+		v, err := Call(context.Background(), db, func(context.Context) (string, error) { return "row", nil })
+		require.NoError(t, err)
+		assert.Equal(t, "row", v)
+		n, err := Do(context.Background(), ex, "db", func(context.Context) (int, error) { return 42, nil })
+		require.NoError(t, err)
+		assert.Equal(t, 42, n)
+		st := db.Stats()
+		assert.Equal(t, uint64(2), st.Submitted)
+		assert.Equal(t, uint64(2), st.Succeeded)
+	})
+}
+
+func TestCallRetriesThenFails(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		ex := start(t, WithDependency("db", fast()))
+		boom := errors.New("boom")
+		calls := 0
+		t0 := time.Now()
+		_, err := Do(context.Background(), ex, "db", func(context.Context) (int, error) { calls++; return 0, boom })
+		assert.ErrorIs(t, err, boom)
+		assert.ErrorIs(t, err, ErrRetriesExhausted)
+		assert.Equal(t, 3, calls)
+		assert.Equal(t, 300*time.Millisecond, time.Since(t0), "100ms then 200ms")
+	})
+}
+
+func TestGoFuture(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		ex := start(t, WithDependency("db", fast()))
+		db, _ := ex.Dependency("db")
+		f := Go(context.Background(), db, func(context.Context) (string, error) {
+			time.Sleep(time.Second)
+			return "late", nil
+		})
+		_, ok, _ := f.Result()
+		assert.False(t, ok)
+		v, err := f.Wait(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, "late", v)
+		v, ok, err = f.Result()
+		assert.True(t, ok)
+		assert.NoError(t, err)
+		assert.Equal(t, "late", v)
+	})
+}

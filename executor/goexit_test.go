@@ -1,5 +1,0 @@
-package executor
-
-import "runtime"
-
-func runtimeGoexit() { runtime.Goexit() }

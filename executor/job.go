@@ -1,0 +1,302 @@
+package executor
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warden-go/warden/actors/breaker"
+)
+
+// phase is where a job is in its life. The job's state word holds the
+// phase, the attempt number and the job's generation, so that every
+// transition is one compare-and-swap that names exactly the step it ends.
+type phase uint8
+
+const (
+	phaseFree     phase = iota // in the dependency's free list
+	phaseQueued                // in the job channel, waiting for a worker
+	phaseRunning               // a worker runs attempt n
+	phaseSettling              // the holder of an ended attempt is deciding what follows
+	phaseBackoff               // waiting on the retrier's schedule
+	phaseProbe                 // waiting for the breaker actor's probe permit
+	phaseDone                  // ended; the result is set
+)
+
+// state packs generation (32 bits), attempt (16 bits), the phase a job
+// ended from (8 bits, phaseDone only) and the phase (8 bits).
+type state uint64
+
+func mkState(gen uint32, attempt int, from, p phase) state {
+	return state(uint64(gen)<<32 | uint64(uint16(attempt))<<16 | uint64(from)<<8 | uint64(p))
+}
+
+func (s state) gen() uint32     { return uint32(s >> 32) }
+func (s state) attempt() int    { return int(uint16(s >> 16)) }
+func (s state) from() phase     { return phase(s >> 8) }
+func (s state) phase() phase    { return phase(s) }
+func (s state) in(p phase) bool { return s.phase() == p }
+
+// endedFrom reports whether s is the end of step (phase and attempt) of
+// old, made by someone else: old's holder must then let the job go.
+func (s state) endedFrom(old state) bool {
+	return s.gen() == old.gen() && s.in(phaseDone) && s.from() == old.phase() && s.attempt() == old.attempt()
+}
+
+// A job is one call's life, pooled per dependency. Its fields are set at
+// submission and then belong to whoever holds the job, as its state word
+// says: the job channel, a worker, the retrier's schedule, the breaker's
+// probe queue, or the holder of a settling attempt. end makes the single
+// transition to done; it may be called by anyone (the caller cancelling,
+// the watchdog at the deadline, shutdown), and the holder then lets the
+// job go. A job goes back to the free list when both its caller and its
+// holder have let it go, so no recycled job is ever seen by either.
+type job struct {
+	st    atomic.Uint64 // a state
+	refs  atomic.Int32  // the caller and the holder
+	due   atomic.Int64  // when the watchdog ends the current step; 0 when not watched
+	dep   *dependency
+	slot  int32
+	nextF atomic.Int32 // next free slot plus one, in the free list
+
+	// Set at submission.
+	parent   context.Context
+	op       string
+	deadline int64         // the job's deadline, on the dependency's clock
+	budget   time.Duration // from submission to the deadline
+	res      result        // the typed call and its value
+	waiting  bool          // a caller waits on reply
+	reply    chan struct{} // capacity 1: the one signal of the job's end
+	stopCtx  func() bool   // stops the watch on parent, if any
+
+	// The holder's.
+	permit      breaker.Permit
+	start       int64   // the attempt's start, on the dependency's clock
+	worker      *worker // running the attempt
+	workerToken uint64  // the worker's number for the attempt
+	prevDelay   time.Duration
+	lastErr     error // the last attempt's error, for a retry the breaker refuses
+	actx        atomic.Pointer[attemptCtx]
+
+	// The result, written by end before it signals.
+	err error
+	out outcome
+}
+
+// result is a job's typed part: the function, and its value once it
+// returned. A job keeps the result of the type it last ran, to reuse it.
+type result interface {
+	// call runs attempt s of j with ctx and, if the attempt is still
+	// j's when fn returns, keeps the value and returns true.
+	call(j *job, s state, ctx context.Context) (err error, claimed bool)
+	// complete hands the value to a future, if the job has one.
+	complete(err error)
+	// clear drops the function and the value, for the free list.
+	clear()
+}
+
+func (j *job) load() state { return state(j.st.Load()) }
+
+func (j *job) cas(old, next state) bool { return j.st.CompareAndSwap(uint64(old), uint64(next)) }
+
+// move makes the transition from old to phase p (same generation), with
+// attempt n; it reports false if the job is no longer in old.
+func (j *job) move(old state, p phase, n int) bool {
+	return j.cas(old, mkState(old.gen(), n, 0, p))
+}
+
+// end ends the job of generation gen with err, counted as o, unless it
+// has ended already; it reports whether it did. The holder of the job
+// then lets it go. A job being settled is waited for: its holder is
+// deciding, without blocking, what follows the attempt.
+func (j *job) end(gen uint32, err error, o outcome) bool {
+	for {
+		s := j.load()
+		if s.gen() != gen || s.in(phaseDone) || s.in(phaseFree) {
+			return false
+		}
+		if s.in(phaseSettling) {
+			runtime.Gosched()
+			continue
+		}
+		if j.cas(s, mkState(gen, s.attempt(), s.phase(), phaseDone)) {
+			if !s.in(phaseRunning) {
+				// A running attempt's function may ignore its context:
+				// the watchdog keeps an eye on it until it returns.
+				j.due.Store(0)
+			}
+			j.finish(err, o)
+			return true
+		}
+	}
+}
+
+// settle ends a job its caller holds in phaseSettling: the holder's final
+// verdict. The holder lets it go after.
+func (j *job) settle(s state, err error, o outcome) {
+	if j.cas(s, mkState(s.gen(), s.attempt(), phaseSettling, phaseDone)) {
+		j.due.Store(0)
+		j.finish(err, o)
+	}
+}
+
+// finish records the result, counts it and signals the caller. It runs
+// once per job, right after the transition to done.
+func (j *job) finish(err error, o outcome) {
+	j.err, j.out = err, o
+	if a := j.actx.Load(); a != nil {
+		a.cancel(context.Canceled)
+	}
+	d := j.dep
+	d.counts[o].Add(1)
+	if j.stopCtx != nil {
+		j.stopCtx()
+	}
+	if j.waiting {
+		j.reply <- struct{}{} // never blocks: one signal per use
+		return
+	}
+	j.res.complete(err)
+	j.release() // the future has its copy: the caller's part is done
+}
+
+// release lets go of one reference; the last one returns the job to its
+// dependency's free list.
+func (j *job) release() {
+	if j.refs.Add(-1) != 0 {
+		return
+	}
+	s := j.load()
+	j.parent, j.err, j.lastErr, j.stopCtx = nil, nil, nil, nil
+	j.actx.Store(nil)
+	j.due.Store(0)
+	j.res.clear()
+	j.st.Store(uint64(mkState(s.gen()+1, 0, 0, phaseFree)))
+	j.dep.slots.put(j)
+}
+
+// tryRef takes a reference on a job that some holder still has.
+func (j *job) tryRef() bool {
+	for {
+		n := j.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if j.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// onParentDone ends the job when its caller's context ends first.
+func (j *job) onParentDone(gen uint32) {
+	j.end(gen, j.parent.Err(), outCancelled)
+}
+
+// attemptCtx is the context one attempt's function runs with. Each
+// attempt gets its own, so a context kept from an earlier attempt, or
+// from a job since recycled, stays done for ever. Values come from the
+// caller's context; cancellation comes from the job (end, the watchdog,
+// the attempt's end), which cancels the current attempt's context.
+type attemptCtx struct {
+	parent   context.Context
+	deadline time.Time
+
+	mu     sync.Mutex
+	err    error
+	done   chan struct{} // made on first use
+	afters []*afterFunc
+}
+
+func newAttemptCtx(parent context.Context, deadline time.Time) *attemptCtx {
+	return &attemptCtx{parent: parent, deadline: deadline}
+}
+
+// Deadline implements context.Context: the earlier of the attempt's and
+// the job's deadlines.
+func (c *attemptCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Value implements context.Context.
+func (c *attemptCtx) Value(key any) any { return c.parent.Value(key) }
+
+// Err implements context.Context.
+func (c *attemptCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Done implements context.Context.
+func (c *attemptCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.err != nil {
+			return closedChan
+		}
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+// AfterFunc lets context.WithCancel and context.AfterFunc hook onto the
+// attempt without a goroutine each (the context package looks for it).
+func (c *attemptCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	a := &afterFunc{f: f, c: c}
+	c.afters = append(c.afters, a)
+	return a.stop
+}
+
+// cancel ends the context with err (context.Canceled or
+// context.DeadlineExceeded); later calls change nothing.
+func (c *attemptCtx) cancel(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	if c.done != nil {
+		close(c.done)
+	}
+	afters := c.afters
+	c.afters = nil
+	c.mu.Unlock()
+	for _, a := range afters {
+		go a.f()
+	}
+}
+
+func (c *attemptCtx) String() string { return "warden.attemptContext" }
+
+type afterFunc struct {
+	f func()
+	c *attemptCtx
+}
+
+func (a *afterFunc) stop() bool {
+	c := a.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.afters {
+		if x == a {
+			c.afters = append(c.afters[:i], c.afters[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()

@@ -1,0 +1,402 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/messages"
+)
+
+// A worker is a plain goroutine reading its dependency's job channel. Its
+// state word holds the number of its current attempt and a flag, so that
+// the watchdog can abandon it (and start a replacement) only for the
+// attempt it timed out.
+type worker struct {
+	d   *dependency
+	st  atomic.Uint64 // seq<<1 | abandoned
+	rng *rand.Rand
+}
+
+// startWorker adds a worker to the pool.
+func (d *dependency) startWorker() {
+	d.workerMu.Lock()
+	defer d.workerMu.Unlock()
+	if d.stopping {
+		return
+	}
+	w := &worker{d: d, rng: rand.New(rand.NewPCG(d.seed(), d.seed()))}
+	d.workers.Add(1)
+	d.liveWorkers.Add(1)
+	go w.run()
+}
+
+// run serves jobs until it takes the stop signal (a nil job), is
+// abandoned in a function that outlived its attempt, or crashes.
+func (w *worker) run() {
+	d := w.d
+	defer d.workers.Done()
+	var j *job
+	defer func() {
+		if r := recover(); r != nil {
+			// A fault of the worker's own, outside any function: the job
+			// it held goes back to the queue and the supervisor decides.
+			d.liveWorkers.Add(-1)
+			if j != nil {
+				d.queue <- j // never blocks: j holds its slot
+			}
+			d.workerCrashed(r)
+		}
+	}()
+	for j = range d.queue {
+		if j == nil {
+			d.liveWorkers.Add(-1)
+			return
+		}
+		d.fault(siteWorker)
+		if !w.serve(j) {
+			return
+		}
+	}
+}
+
+// serve runs one attempt of j, which the queue handed over. It reports
+// false when the worker was abandoned and must stop.
+func (w *worker) serve(j *job) bool {
+	d := w.d
+	s := j.load()
+	if !s.in(phaseQueued) { // ended while queued
+		j.release()
+		return true
+	}
+	now := d.monoNow()
+	if now >= j.deadline {
+		j.end(s.gen(), d.jobTimeout(j), outTimedOut)
+		j.release()
+		return true
+	}
+	due := j.deadline
+	if at := d.policy.AttemptTimeout; at > 0 {
+		due = min(due, now+int64(at))
+	}
+	n := s.attempt() + 1
+	token := w.st.Load() >> 1
+	j.actx.Store(newAttemptCtx(j.parent, d.epoch.Add(time.Duration(due))))
+	j.start, j.worker, j.workerToken = now, w, token
+	running := mkState(s.gen(), n, 0, phaseRunning)
+	d.running.Add(1)
+	if !j.cas(s, running) {
+		d.attemptOver()
+		j.release() // ended as it was taken
+		return true
+	}
+	d.attempts.Add(1)
+	d.watch(j, due)
+	err, panicked, claimed := w.call(j, running, token, due)
+	return w.finishAttempt(j, running, token, due, attemptEnd{attempt: n, err: err, panicked: panicked}, claimed)
+}
+
+// finishAttempt carries on after fn returned: if the attempt is still the
+// worker's, its holder decides what follows. It reports false when the
+// watchdog abandoned the worker meanwhile (a replacement runs already),
+// so the worker must stop.
+func (w *worker) finishAttempt(j *job, running state, token uint64, due int64, a attemptEnd, claimed bool) bool {
+	d := w.d
+	mine := w.st.CompareAndSwap(token<<1, (token+1)<<1)
+	if !mine {
+		d.stuck.Add(-1)
+	}
+	if !claimed {
+		if j.load().endedFrom(running) {
+			// Ended from outside while it ran: the permit goes back.
+			d.breaker.Report(j.permit, messages.Ignored, 0)
+			d.attemptOver()
+			j.release()
+		}
+		return mine
+	}
+	end := d.monoNow()
+	d.attemptOver()
+	a.timedOut = end >= due
+	d.afterAttempt(j, mkState(running.gen(), running.attempt(), 0, phaseSettling), a, end, w.rng.Float64())
+	return mine
+}
+
+// call runs the attempt's function under recover. A panic becomes a
+// *PanicError. runtime.Goexit in fn ends the attempt the same way and,
+// since it ends this goroutine too, the worker hands its place to a
+// replacement.
+func (w *worker) call(j *job, s state, token uint64, due int64) (err error, panicked, claimed bool) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		r := recover()
+		goexit := r == nil
+		if goexit {
+			r = "runtime.Goexit called"
+		}
+		err, panicked = &messages.PanicError{Value: r, Stack: debug.Stack()}, true
+		claimed = j.claim(s, context.Canceled)
+		if goexit {
+			if w.finishAttempt(j, s, token, due, attemptEnd{attempt: s.attempt(), err: err, panicked: true}, claimed) {
+				w.d.liveWorkers.Add(-1)
+				w.d.startWorker()
+			}
+		}
+	}()
+	err, claimed = j.res.call(j, s, j.actx.Load())
+	returned = true
+	return err, false, claimed
+}
+
+// claim takes the attempt of state s for its holder, the worker whose
+// function returned or the watchdog at its deadline; one of them wins.
+// Its context ends with cause.
+func (j *job) claim(s state, cause error) bool {
+	if !j.cas(s, mkState(s.gen(), s.attempt(), 0, phaseSettling)) {
+		return false
+	}
+	j.actx.Load().cancel(cause)
+	return true
+}
+
+// afterAttempt decides what follows the attempt that j's holder has just
+// settled (s is phaseSettling) and carries it out.
+func (d *dependency) afterAttempt(j *job, s state, a attemptEnd, now int64, rnd float64) {
+	v := decide(decision{
+		policy: &d.policy, op: j.op, deadline: d.epoch.Add(time.Duration(j.deadline)),
+		budget: j.budget, prevDelay: j.prevDelay,
+	}, a, d.epoch.Add(time.Duration(now)), rnd)
+	if v.report {
+		d.breaker.Report(j.permit, v.outcome, time.Duration(now-j.start))
+	}
+	if !v.retry {
+		j.settle(s, v.err, v.counter)
+		j.release()
+		return
+	}
+	if err := d.closedErr(); err != nil {
+		j.settle(s, err, outFailed)
+		j.release()
+		return
+	}
+	d.retries.Add(1)
+	d.events.retry(d, j, a.attempt, v.delay, v.last)
+	j.prevDelay, j.lastErr = v.delay, v.last
+	backoff := mkState(s.gen(), s.attempt(), 0, phaseBackoff)
+	j.cas(s, backoff) // the holder's: cannot fail
+	d.watch(j, j.deadline)
+	if !d.retrier.Schedule(v.at, retryDue{j: j, s: backoff}) {
+		j.end(s.gen(), d.stopErr(), outFailed)
+		j.release()
+	}
+}
+
+// retryDue is a job waiting on the retrier's schedule.
+type retryDue struct {
+	j *job
+	s state // phaseBackoff
+}
+
+// Due is the retrier's hand-back: the backoff is over. It runs inside the
+// retrier actor and never blocks.
+func (r retryDue) Due() {
+	j, d := r.j, r.j.dep
+	if s := j.load(); s != r.s {
+		if s.endedFrom(r.s) {
+			j.release()
+		}
+		return
+	}
+	d.fault(siteRetrier)
+	now := d.now()
+	v := d.breaker.View()
+	a := admitRetry(&d.policy, v, now, j.permit)
+	switch a.Verdict {
+	case breaker.Admitted:
+		j.permit = a.Permit
+		if !j.move(r.s, phaseQueued, r.s.attempt()) {
+			j.release()
+			return
+		}
+		d.queue <- j // never blocks: j holds its slot
+	case breaker.ProbeNeeded:
+		if !j.move(r.s, phaseProbe, r.s.attempt()) {
+			j.release()
+			return
+		}
+		d.requestProbe(j, mkState(r.s.gen(), r.s.attempt(), 0, phaseProbe))
+	default:
+		err, o := retryRefused(d.rejection(v, a, now), j.lastErr, r.s.attempt())
+		j.end(r.s.gen(), err, o)
+		j.release()
+	}
+}
+
+// probeWaiter is a job waiting for a HALF_OPEN probe permit.
+type probeWaiter struct {
+	j *job
+	s state // phaseProbe
+}
+
+func (d *dependency) requestProbe(j *job, s state) {
+	if !d.breaker.RequestProbe(probeWaiter{j: j, s: s}) {
+		j.end(s.gen(), d.stopErr(), outFailed)
+		j.release()
+	}
+}
+
+// Granted implements breaker.Waiter.
+func (w probeWaiter) Granted(p breaker.Permit) {
+	j := w.j
+	if j.load() == w.s {
+		j.permit = p
+		if j.move(w.s, phaseQueued, w.s.attempt()) {
+			j.dep.queue <- j // never blocks: j holds its slot
+			return
+		}
+	}
+	j.dep.breaker.Report(p, messages.Ignored, 0) // not wanted: give it back
+	if j.load().endedFrom(w.s) {
+		j.release()
+	}
+}
+
+// Refused implements breaker.Waiter.
+func (w probeWaiter) Refused(v *breaker.View) {
+	j, d := w.j, w.j.dep
+	if s := j.load(); s != w.s {
+		if s.endedFrom(w.s) {
+			j.release()
+		}
+		return
+	}
+	open := v.OpenError(breaker.Admission{Verdict: breaker.Rejected})
+	if n := w.s.attempt(); n > 0 {
+		err, o := retryRefused(open, j.lastErr, n)
+		j.end(w.s.gen(), err, o)
+	} else if j.end(w.s.gen(), open, outShortCircuited) {
+		d.events.rejected(d, open)
+	}
+	j.release()
+}
+
+// watch sets j's watched instant and makes sure the watchdog wakes by it.
+func (d *dependency) watch(j *job, due int64) {
+	j.due.Store(due)
+	w := &d.dog
+	if due >= w.armedAt.Load() {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped && due < w.armedAt.Load() {
+		w.armedAt.Store(due)
+		w.timer.Reset(time.Duration(due - d.monoNow()))
+	}
+}
+
+// watchdogFire ends every step that is overdue: an attempt past its
+// deadline (its caller gets the retry or the *TimeoutError now, whatever
+// fn does; a worker stuck in fn is abandoned and replaced), and a job past
+// its deadline while it waits. Then it sleeps until the next deadline.
+func (d *dependency) watchdogFire() {
+	w := &d.dog
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	w.running.Add(1)
+	w.armedAt.Store(math.MaxInt64)
+	w.mu.Unlock()
+	defer w.running.Done()
+
+	now, next := d.monoNow(), int64(math.MaxInt64)
+	for _, j := range *d.slots.all.Load() {
+		due := j.due.Load()
+		if due == 0 {
+			continue
+		}
+		if due > now {
+			next = min(next, due)
+			continue
+		}
+		d.overdue(j, now)
+	}
+	if next != math.MaxInt64 {
+		w.mu.Lock()
+		if !w.stopped && next < w.armedAt.Load() {
+			w.armedAt.Store(next)
+			w.timer.Reset(time.Duration(next - now))
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (d *dependency) overdue(j *job, now int64) {
+	s := j.load()
+	switch s.phase() {
+	case phaseRunning:
+		if !j.claim(s, context.DeadlineExceeded) {
+			return
+		}
+		d.abandon(j)
+		d.attemptOver()
+		d.afterAttempt(j, mkState(s.gen(), s.attempt(), 0, phaseSettling),
+			attemptEnd{attempt: s.attempt(), timedOut: true}, now, d.random())
+	case phaseQueued, phaseBackoff, phaseProbe:
+		if now >= j.deadline {
+			j.end(s.gen(), d.jobTimeout(j), outTimedOut)
+		}
+	case phaseDone:
+		// Ended from outside while fn runs: its worker holds the job
+		// until fn returns, so while j is still in this state (checked
+		// under a reference of the watchdog's own) it is that worker's.
+		if s.from() == phaseRunning && j.tryRef() {
+			if j.load() == s {
+				d.abandon(j)
+				j.due.Store(0)
+			}
+			j.release()
+		}
+	}
+}
+
+// abandon replaces the worker running j's attempt, which has outlived its
+// deadline, unless its function has returned meanwhile. The worker stops
+// when its function returns.
+func (d *dependency) abandon(j *job) {
+	if w := j.worker; w.st.CompareAndSwap(j.workerToken<<1, j.workerToken<<1|1) {
+		d.stuck.Add(1)
+		d.abandoned.Add(1)
+		d.liveWorkers.Add(-1)
+		d.startWorker()
+	}
+}
+
+func (d *dependency) jobTimeout(j *job) error {
+	return &messages.TimeoutError{Operation: j.op, Duration: j.budget, Kind: d.policy.TimeoutKind}
+}
+
+// attemptOver counts an attempt out of phaseRunning; the last one of a
+// closing dependency lets Shutdown go on.
+func (d *dependency) attemptOver() {
+	if d.running.Add(-1) == 0 && d.closedErr() != nil {
+		d.signalDrained()
+	}
+}
+
+func (d *dependency) workerCrashed(reason any) {
+	d.restarts.Add(1)
+	if !d.sup.Crashed("worker", fmt.Errorf("worker: %v", reason), d.startWorker) {
+		return // stopping: no replacement
+	}
+}
