@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/warden-go/warden/internal/backoff"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -353,19 +354,13 @@ func (m *Machine) trip(now time.Time, reason string) Transition {
 }
 
 // openPeriod is OpenTimeout grown by the multiplier for each consecutive
-// open, capped, then spread by the jitter.
+// open, capped, then spread by the jitter, which may take it past the cap.
 func (m *Machine) openPeriod() time.Duration {
-	base := float64(m.p.OpenTimeout) * math.Pow(m.p.OpenTimeoutMultiplier, float64(m.opens-1))
-	if math.IsNaN(base) || base > float64(m.p.MaxOpenTimeout) {
-		base = float64(m.p.MaxOpenTimeout)
-	}
+	e := backoff.Exponential{Initial: m.p.OpenTimeout, Multiplier: m.p.OpenTimeoutMultiplier, Max: m.p.MaxOpenTimeout}
 	if j := m.p.OpenTimeoutJitter; j > 0 {
-		base *= 1 + j*(2*m.rng.Float64()-1)
+		return backoff.Proportional(e.Base(m.opens), j, m.rng.Float64(), math.MaxInt64)
 	}
-	if base >= math.MaxInt64 {
-		return math.MaxInt64
-	}
-	return time.Duration(base)
+	return e.Base(m.opens)
 }
 
 // to moves to state s, starting a new generation, and returns the

@@ -254,6 +254,16 @@ func TestOpenTimeoutGrowsAndResetsOnClose(t *testing.T) {
 	assert.Equal(t, time.Second, call(t, m, now, errBoom).OpenFor, "a close starts the growth again")
 }
 
+func TestGrownOpenTimeoutStopsExactlyAtItsCap(t *testing.T) {
+	maxOpen := time.Duration(1<<53 + 1) // no float64 holds it exactly
+	m := newMachine(t, Policy{FailureThreshold: 1, OpenTimeout: time.Second, OpenTimeoutMultiplier: 1e9, MaxOpenTimeout: maxOpen})
+	assert.Equal(t, time.Second, call(t, m, t0, errBoom).OpenFor)
+	now := m.Snapshot(t0).OpenUntil
+	d := m.Allow(now)
+	require.True(t, d.Permit.Probe)
+	assert.Equal(t, maxOpen, m.Report(now, d.Permit, errBoom, 0).OpenFor)
+}
+
 func TestOpenTimeoutJitterStaysWithinBounds(t *testing.T) {
 	p := Policy{FailureThreshold: 1, OpenTimeout: 10 * time.Second, OpenTimeoutJitter: 0.5}
 	seen := map[time.Duration]bool{}

@@ -3,9 +3,10 @@ package retrier
 import (
 	"context"
 	"errors"
-	"math"
 	"strconv"
 	"time"
+
+	"github.com/warden-go/warden/internal/backoff"
 )
 
 // StopReason says why Next stops retrying. The zero value, Retrying, means
@@ -86,55 +87,30 @@ func (p Policy) Next(attempt int, err error, prev time.Duration, now, deadline t
 // every input, with no overflow.
 func (p Policy) Delay(retry int, prev time.Duration, rnd float64) time.Duration {
 	p = p.WithDefaults()
-	rnd = clamp01(rnd)
-	maxD := float64(p.MaxDelay)
-	base := p.Backoff(retry)
-	var d float64
+	e := p.exponential()
 	switch p.Jitter {
 	case NoJitter:
-		d = float64(base)
+		return e.Base(retry)
 	case EqualJitter:
-		d = float64(base)/2 + rnd*float64(base)/2
+		return backoff.Equal(e.Base(retry), rnd)
 	case DecorrelatedJitter:
-		lo := float64(p.InitialDelay)
-		hi := 3 * float64(max(prev, p.InitialDelay))
-		d = lo + rnd*(hi-lo)
+		return e.Decorrelated(prev, rnd)
 	case ProportionalJitter:
-		d = float64(base) * (1 + p.JitterFactor*(2*rnd-1))
+		return backoff.Proportional(e.Base(retry), p.JitterFactor, rnd, e.Max)
 	default: // FullJitter
-		d = rnd * float64(base)
+		return backoff.Full(e.Base(retry), rnd)
 	}
-	if !(d < maxD) { // also catches NaN
-		return p.MaxDelay
-	}
-	if d < 0 {
-		return 0
-	}
-	return time.Duration(d)
 }
 
 // Backoff returns the delay before retry number retry without jitter:
 // InitialDelay x Multiplier^(retry-1), capped at MaxDelay.
 func (p Policy) Backoff(retry int) time.Duration {
-	p = p.WithDefaults()
-	if retry < 1 {
-		retry = 1
-	}
-	b := float64(p.InitialDelay) * math.Pow(p.Multiplier, float64(retry-1))
-	if !(b < float64(p.MaxDelay)) {
-		return p.MaxDelay
-	}
-	return time.Duration(b)
+	return p.WithDefaults().exponential().Base(retry)
 }
 
-func clamp01(r float64) float64 {
-	if !(r >= 0) { // NaN too
-		return 0
-	}
-	if r >= 1 {
-		return math.Nextafter(1, 0)
-	}
-	return r
+// exponential is p's backoff schedule; p has its defaults applied.
+func (p Policy) exponential() backoff.Exponential {
+	return backoff.Exponential{Initial: p.InitialDelay, Multiplier: p.Multiplier, Max: p.MaxDelay}
 }
 
 func isCanceled(err error) bool { return errors.Is(err, context.Canceled) }

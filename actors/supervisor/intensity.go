@@ -1,9 +1,10 @@
 package supervisor
 
 import (
-	"math"
 	"strconv"
 	"time"
+
+	"github.com/warden-go/warden/internal/backoff"
 )
 
 // Action is what to do about a crash. The zero value is Restart.
@@ -87,19 +88,13 @@ func (in *Intensity) forget(now time.Time) {
 	in.crashes = append(in.crashes[:0], in.crashes[cut:]...)
 }
 
-// delay is InitialBackoff x Multiplier^(n-1), capped, spread by Jitter.
+// delay is InitialBackoff x Multiplier^(n-1), capped, spread by Jitter and
+// capped again. A random number outside [0, 1) means no spread.
 func (in *Intensity) delay(n int, rnd float64) time.Duration {
 	p := in.p
-	d := float64(p.InitialBackoff) * math.Pow(p.Multiplier, float64(n-1))
-	if !(d < float64(p.MaxBackoff)) {
-		d = float64(p.MaxBackoff)
-	}
+	d := backoff.Exponential{Initial: p.InitialBackoff, Multiplier: p.Multiplier, Max: p.MaxBackoff}.Base(n)
 	if !(rnd >= 0 && rnd < 1) {
 		rnd = 0.5
 	}
-	d *= 1 + p.Jitter*(2*rnd-1)
-	if !(d < float64(p.MaxBackoff)) {
-		return p.MaxBackoff
-	}
-	return time.Duration(max(d, 0))
+	return backoff.Proportional(d, p.Jitter, rnd, p.MaxBackoff)
 }
