@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warden-go/warden/internal/policyerr"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -229,7 +230,7 @@ func TestNewRejectsInvalidPolicy(t *testing.T) {
 	b, err := New("postgres", Policy{FailureThreshold: -1, HalfOpenProbes: -1, OpenTimeoutJitter: 1})
 	assert.Nil(t, b)
 	require.ErrorIs(t, err, messages.ErrInvalidPolicy)
-	assert.ElementsMatch(t, []string{"FailureThreshold", "HalfOpenProbes", "OpenTimeoutJitter"}, messages.Fields(err))
+	assert.ElementsMatch(t, []string{"FailureThreshold", "HalfOpenProbes", "OpenTimeoutJitter"}, policyerr.Fields(err))
 }
 
 func TestBreakerSeedComesFromTheName(t *testing.T) {
