@@ -35,8 +35,9 @@ func Do[T any](ctx context.Context, ex *Executor, dependency string, fn func(con
 // value, or the job's error (see the package doc). Errors known at once
 // (ErrInvalidJob, ErrShutdown, ErrDependencyDown, ErrRejected, an open
 // circuit, a context already done) come back without running fn. When
-// ctx ends first, Call returns ctx.Err() at once and the job's context is
-// cancelled.
+// the caller cancels ctx first, Call returns ctx.Err() at once and the
+// job's context is cancelled; ctx's deadline is the job's deadline, which
+// ends it with a *TimeoutError (matching context.DeadlineExceeded).
 func Call[T any](ctx context.Context, d *Dependency, fn func(context.Context) (T, error), opts ...CallOption) (T, error) {
 	var zero T
 	if ctx == nil || fn == nil || d == nil {
@@ -52,7 +53,7 @@ func Call[T any](ctx context.Context, d *Dependency, fn func(context.Context) (T
 		select {
 		case <-j.reply:
 		case <-done:
-			j.end(j.load().gen(), ctx.Err(), outCancelled)
+			j.cancelBy(j.load().gen(), ctx)
 			<-j.reply
 		}
 	}
@@ -124,13 +125,17 @@ func typedFor[T any](j *job, fn func(context.Context) (T, error), f *Future[T]) 
 	return r
 }
 
-func (r *typed[T]) call(j *job, s state, ctx context.Context) (error, bool) {
-	v, err := r.fn(ctx)
+func (r *typed[T]) call(j *job, from, s state, ctx context.Context) (err error, started, claimed bool) {
+	fn := r.fn
+	if !j.begin(from, s) {
+		return nil, false, false
+	}
+	v, err := fn(ctx)
 	if !j.claim(s, context.Canceled) {
-		return err, false
+		return err, true, false
 	}
 	r.val = v
-	return err, true
+	return err, true, true
 }
 
 func (r *typed[T]) complete(err error) {
@@ -223,7 +228,7 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 	j.st.Store(uint64(mkState(s.gen(), 0, 0, first)))
 	if !wait && ctx.Done() != nil {
 		gen := s.gen()
-		j.stopCtx = context.AfterFunc(ctx, func() { j.onParentDone(gen) })
+		j.stopCtx = context.AfterFunc(ctx, func() { j.cancelBy(gen, ctx) })
 	}
 	d.watch(j, j.deadline)
 	if err := d.closedErr(); err != nil { // lost a race with close

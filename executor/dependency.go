@@ -186,7 +186,8 @@ func (d *dependency) close(err error, force bool) bool {
 	d.closeMu.Lock()
 	first := d.closeErr.Load() == nil
 	if first {
-		d.closeErr.Store(&err)
+		stored := err
+		d.closeErr.Store(&stored)
 		close(d.closedCh)
 	}
 	d.closeMu.Unlock()

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,7 @@ type job struct {
 	start       int64   // the attempt's start, on the dependency's clock
 	worker      *worker // running the attempt
 	workerToken uint64  // the worker's number for the attempt
+	attemptDue  int64   // the attempt's deadline, on the dependency's clock
 	prevDelay   time.Duration
 	lastErr     error // the last attempt's error, for a retry the breaker refuses
 	actx        atomic.Pointer[attemptCtx]
@@ -88,9 +90,10 @@ type job struct {
 // result is a job's typed part: the function, and its value once it
 // returned. A job keeps the result of the type it last ran, to reuse it.
 type result interface {
-	// call runs attempt s of j with ctx and, if the attempt is still
-	// j's when fn returns, keeps the value and returns true.
-	call(j *job, s state, ctx context.Context) (err error, claimed bool)
+	// call publishes attempt s of j (held in from) as running, runs it
+	// with ctx and, if the attempt is still the caller's when fn
+	// returns, keeps the value: started and claimed say how far it got.
+	call(j *job, from, s state, ctx context.Context) (err error, started, claimed bool)
 	// complete hands the value to a future, if the job has one.
 	complete(err error)
 	// clear drops the function and the value, for the free list.
@@ -190,9 +193,25 @@ func (j *job) tryRef() bool {
 	}
 }
 
-// onParentDone ends the job when its caller's context ends first.
-func (j *job) onParentDone(gen uint32) {
-	j.end(gen, j.parent.Err(), outCancelled)
+// cancelBy ends the job when its caller's context ends first: with the
+// context's error when the caller cancelled it, and as a timeout when its
+// deadline (the job's) passed.
+// The job's fields are read under a reference of its own, for the
+// callback of a future's context may run as the job is recycled.
+func (j *job) cancelBy(gen uint32, ctx context.Context) {
+	if !j.tryRef() {
+		return
+	}
+	defer j.release()
+	if j.load().gen() != gen {
+		return
+	}
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		j.end(gen, j.dep.jobTimeout(j), outTimedOut)
+		return
+	}
+	j.end(gen, err, outCancelled)
 }
 
 // attemptCtx is the context one attempt's function runs with. Each

@@ -86,19 +86,31 @@ func (w *worker) serve(j *job) bool {
 	}
 	n := s.attempt() + 1
 	token := w.st.Load() >> 1
+	// Everything the attempt reads of j is read before it is published
+	// as running: from then on the watchdog may end it, and j may be
+	// recycled while fn, which ignores its context, still runs.
 	j.actx.Store(newAttemptCtx(j.parent, d.epoch.Add(time.Duration(due))))
-	j.start, j.worker, j.workerToken = now, w, token
+	j.start, j.worker, j.workerToken, j.attemptDue = now, w, token, due
 	running := mkState(s.gen(), n, 0, phaseRunning)
 	d.running.Add(1)
-	if !j.cas(s, running) {
+	err, panicked, started, claimed := w.call(j, j.res, s, running)
+	if !started {
 		d.attemptOver()
 		j.release() // ended as it was taken
 		return true
 	}
-	d.attempts.Add(1)
-	d.watch(j, due)
-	err, panicked, claimed := w.call(j, running, token, due)
 	return w.finishAttempt(j, running, token, due, attemptEnd{attempt: n, err: err, panicked: panicked}, claimed)
+}
+
+// begin publishes the attempt as running (from s, which the worker
+// holds); it reports false if the job ended meanwhile.
+func (j *job) begin(s, running state) bool {
+	if !j.cas(s, running) {
+		return false
+	}
+	j.dep.attempts.Add(1)
+	j.dep.watch(j, j.attemptDue)
+	return true
 }
 
 // finishAttempt carries on after fn returned: if the attempt is still the
@@ -131,7 +143,8 @@ func (w *worker) finishAttempt(j *job, running state, token uint64, due int64, a
 // *PanicError. runtime.Goexit in fn ends the attempt the same way and,
 // since it ends this goroutine too, the worker hands its place to a
 // replacement.
-func (w *worker) call(j *job, s state, token uint64, due int64) (err error, panicked, claimed bool) {
+func (w *worker) call(j *job, res result, from, s state) (err error, panicked, started, claimed bool) {
+	token, due := j.workerToken, j.attemptDue // read before fn runs
 	returned := false
 	defer func() {
 		if returned {
@@ -142,7 +155,7 @@ func (w *worker) call(j *job, s state, token uint64, due int64) (err error, pani
 		if goexit {
 			r = "runtime.Goexit called"
 		}
-		err, panicked = &messages.PanicError{Value: r, Stack: debug.Stack()}, true
+		err, panicked, started = &messages.PanicError{Value: r, Stack: debug.Stack()}, true, true
 		claimed = j.claim(s, context.Canceled)
 		if goexit {
 			if w.finishAttempt(j, s, token, due, attemptEnd{attempt: s.attempt(), err: err, panicked: true}, claimed) {
@@ -151,9 +164,9 @@ func (w *worker) call(j *job, s state, token uint64, due int64) (err error, pani
 			}
 		}
 	}()
-	err, claimed = j.res.call(j, s, j.actx.Load())
+	err, started, claimed = res.call(j, from, s, j.actx.Load())
 	returned = true
-	return err, false, claimed
+	return err, false, started, claimed
 }
 
 // claim takes the attempt of state s for its holder, the worker whose

@@ -284,14 +284,18 @@ func (a *Actor) grantProbe(now time.Time, w Waiter) {
 	w.Refused(a.View())
 }
 
+// transition tells the listener of a change, then publishes it: if the
+// listener crashes the actor, callers keep the view of before until the
+// restarted actor handles the message again.
 func (a *Actor) transition(t Transition) {
 	if !t.Changed() {
 		return
 	}
-	a.publish(t.At, "")
+	v := a.makeView(t.At, "")
 	if a.cfg.onTransition != nil {
-		a.cfg.onTransition(t, a.View())
+		a.cfg.onTransition(t, v)
 	}
+	a.view.Store(v)
 }
 
 // after publishes the view and arms the timer for the next time-driven
@@ -322,18 +326,20 @@ func (a *Actor) stopTimer() {
 	a.timer = nil
 }
 
-func (a *Actor) publish(now time.Time, name string) {
+func (a *Actor) publish(now time.Time, name string) { a.view.Store(a.makeView(now, name)) }
+
+func (a *Actor) makeView(now time.Time, name string) *View {
 	if name == "" {
 		name = a.View().Name
 	}
 	p := a.machine.p
-	a.view.Store(&View{
+	return &View{
 		Snapshot:       a.machine.Snapshot(now),
 		Name:           name,
 		HalfOpenProbes: p.HalfOpenProbes,
 		everyOutcome:   p.FailureRateThreshold > 0 || p.SlowCallRateThreshold > 0,
 		failuresSeen:   a.failuresSeen,
-	})
+	}
 }
 
 func gauge(g *atomic.Int64, d int64) {
