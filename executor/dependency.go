@@ -2,7 +2,6 @@ package executor
 
 import (
 	"errors"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -298,28 +297,4 @@ func (s *slots) grow() *job {
 	next := append(all, j) // a new array when full: readers keep theirs
 	s.all.Store(&next)
 	return j
-}
-
-// watchdog is one timer per dependency, set for the earliest watched
-// instant of its jobs (see dependency.watch and watchdogFire).
-type watchdog struct {
-	mu      sync.Mutex
-	timer   *time.Timer
-	armedAt atomic.Int64 // when the timer fires; MaxInt64 when it is not set
-	stopped bool
-	running sync.WaitGroup // firings in progress
-}
-
-func (w *watchdog) init(d *dependency) {
-	w.armedAt.Store(math.MaxInt64)
-	w.timer = time.AfterFunc(time.Hour, d.watchdogFire)
-	w.timer.Stop()
-}
-
-func (w *watchdog) stop() {
-	w.mu.Lock()
-	w.stopped = true
-	w.timer.Stop()
-	w.mu.Unlock()
-	w.running.Wait()
 }
