@@ -22,15 +22,18 @@ all: lint test
 demo:
 	$(GO) run ./examples/demo
 
-## test: every module's tests, with the race detector. The executor's
-## package runs in directory mode, which prints its reliability summary line.
+## test: every module's tests, with the race detector. Every module runs
+## even when one fails; the target fails at the end if any did. The
+## executor's package runs in directory mode, which prints its
+## reliability summary line.
 test:
-	@set -e; for m in $(MODULES); do \
+	@failed=""; for m in $(MODULES); do \
 		echo "== go test -race ./... in $$m"; \
-		(cd $$m && $(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/executor$$')); \
-	done
-	@echo "== go test -race in executor"
-	@cd executor && $(GO) test -race -count=1
+		(cd $$m && $(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/executor$$')) || failed="$$failed $$m"; \
+	done; \
+	echo "== go test -race in executor"; \
+	(cd executor && $(GO) test -race -count=1) || failed="$$failed executor"; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 $(BIN)/staticcheck: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck

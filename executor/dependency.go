@@ -99,15 +99,15 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 	d.dog.init(d)
 	var err error
 	d.breaker, err = breaker.NewActor(name, p.Breaker, breaker.WithActorSeed(ex.seed()),
-		breaker.WithGauges(&ex.actors, &ex.timers),
-		breaker.OnTransition(func(t breaker.Transition, v *breaker.View) {
+		breaker.WithActorGauges(&ex.actors, &ex.timers),
+		breaker.WithActorOnTransition(func(t breaker.Transition, v *breaker.View) {
 			d.fault(siteBreaker)
 			d.events.stateChanged(d, t, v)
 		}))
 	if err != nil {
 		return nil, err
 	}
-	d.retrier = retrier.NewActor(retrier.WithGauges(&ex.actors, &ex.timers))
+	d.retrier = retrier.NewActor(retrier.WithActorGauges(&ex.actors, &ex.timers))
 	d.sup, err = supervisor.New(p.Restart, []supervisor.Child{
 		{Name: "breaker", Props: d.breaker.Props()},
 		{Name: "retrier", Props: d.retrier.Props()},

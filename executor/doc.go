@@ -17,17 +17,36 @@
 //		return queryRow(ctx, ...)
 //	})
 //
+// Hold a handle to skip the lookup by name on every call:
+//
+//	pg, err := ex.Dependency("postgres")
+//	row, err = executor.Call(ctx, pg, queryRow)
+//	parse := executor.Wrap(pg, parseDocument)       // operation "parseDocument"
+//	fut := executor.Go(ctx, pg, charge)             // *Future[T], never blocks
+//
 // Per dependency, a breaker actor alone owns the breaker's state machine
-// and publishes an immutable view that callers read without a message; a
-// retrier actor holds one timer per pending retry; a fixed set of worker
-// actors runs the jobs; a supervisor actor restarts any of them that
-// crashes and, past its restart limit, marks the dependency down. Jobs
-// never travel inside actor messages: they wait in the dependency's own
-// queue and lists, so a crashed actor loses none.
+// and publishes an immutable view that callers admit from without a
+// message; a retrier actor owns the schedule of pending retries with one
+// timer for the earliest; a fixed pool of worker goroutines reads the
+// dependency's job channel; a watchdog (one timer per dependency) ends
+// every attempt at its deadline, whatever its function does, and replaces
+// a worker stuck in a function that ignores its context; a supervisor
+// actor restarts the actors and workers that crash and, past its restart
+// limit, marks the dependency down. Jobs are pooled per dependency (at
+// most Workers + Queue of them), each a small state machine with one
+// atomic state word and one way to end; after each attempt a pure
+// decision says whether the breaker hears of it, whether and when to
+// retry, and otherwise how the job ends.
+//
+// By default the breaker counts every attempt and each retry asks it
+// again (Policy.BreakerCounts PerAttempt); PerJob counts one outcome per
+// job, the original module's order.
 //
 // Every accepted job ends exactly once, with its value or one of the
 // errors re-exported here from package messages: *TimeoutError,
 // *CircuitOpenError, ErrRejected, *RetryError, *PanicError,
 // ErrUnknownDependency, ErrShutdown, ErrDependencyDown, ErrInvalidJob, or
-// the caller's own ctx.Err(). An Executor is safe for concurrent use.
+// the caller's own ctx.Err(). A retry that meets an open breaker ends
+// with an error matching both ErrCircuitOpen and the last attempt's
+// error. An Executor is safe for concurrent use.
 package executor

@@ -1,6 +1,6 @@
 // Package messages holds Warden's shared vocabulary: the enums that describe
-// a breaker's state and a job's outcome, the message structs the actors
-// exchange, and every error value and type that Warden returns.
+// a breaker's state, an outcome and a timeout's kind, and every error value
+// and type that Warden returns.
 //
 // The package depends on the standard library only, so every other package
 // (the pure cores under actors/ and the executor) can share it without

@@ -69,16 +69,18 @@ func WithActorSeed(seed uint64) ActorOption {
 	return actorOption(func(c *actorConfig) { c.seed, c.seeded = seed, true })
 }
 
-// OnTransition calls fn inside the actor after each change of state, with
-// the view published for it. fn must not block; a panic in it crashes the
-// actor, which its supervisor restarts with the breaker's state intact.
-func OnTransition(fn func(Transition, *View)) ActorOption {
+// WithActorOnTransition calls fn inside the actor after each change of
+// state, with the view about to be published for it (callers see it once
+// fn returns). fn must not block; a panic in it crashes the actor, which
+// its supervisor restarts with the breaker's state intact.
+func WithActorOnTransition(fn func(Transition, *View)) ActorOption {
 	return actorOption(func(c *actorConfig) { c.onTransition = fn })
 }
 
-// WithGauges keeps counts of the live actor instances and of the pending
-// timers in the given counters, which may be shared by many actors.
-func WithGauges(actors, timers *atomic.Int64) ActorOption {
+// WithActorGauges keeps counts of the live actor instances and of the
+// pending timers in the given counters, which may be shared by many
+// actors.
+func WithActorGauges(actors, timers *atomic.Int64) ActorOption {
 	return actorOption(func(c *actorConfig) { c.actors, c.timers = actors, timers })
 }
 

@@ -18,7 +18,7 @@ func ExampleNewActor() {
 		return slog.New(slog.DiscardHandler)
 	}))
 	opened := make(chan breaker.Transition, 1)
-	b, err := breaker.NewActor("postgres", breaker.Database(), breaker.OnTransition(func(t breaker.Transition, _ *breaker.View) {
+	b, err := breaker.NewActor("postgres", breaker.Database(), breaker.WithActorOnTransition(func(t breaker.Transition, _ *breaker.View) {
 		opened <- t
 	}))
 	if err != nil {

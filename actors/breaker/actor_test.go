@@ -30,8 +30,8 @@ func newActorHarness(t *testing.T, p Policy) *actorHarness {
 	h := &actorHarness{sys: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}))}
-	a, err := NewActor("db", p, WithActorSeed(1), WithGauges(&h.actors, &h.timers),
-		OnTransition(func(tr Transition, v *View) {
+	a, err := NewActor("db", p, WithActorSeed(1), WithActorGauges(&h.actors, &h.timers),
+		WithActorOnTransition(func(tr Transition, v *View) {
 			if h.crash.Add(-1) >= 0 {
 				panic("injected")
 			}

@@ -1,6 +1,7 @@
 // Package breaker holds Warden's circuit breaker: its Policy and presets,
-// the pure state Machine, and (in the executor's wiring) the actor that owns
-// one Machine per dependency.
+// the pure state Machine, the breaker actor that owns one Machine and
+// publishes a View callers admit from without a message, and a
+// standalone Breaker for programs that want only a circuit breaker.
 //
 // The Machine decides and never acts: it reads no clock, starts no goroutine
 // and sends no message. Every method takes the current instant, and returns
@@ -24,5 +25,15 @@
 // moves on at each transition, and an outcome reported against an older
 // generation changes nothing.
 //
-// A Machine is not safe for concurrent use: it has a single owner.
+// A Machine is not safe for concurrent use: it has a single owner. Two
+// owners are provided:
+//
+//   - Actor, a protoactor actor and its handle. Callers read its View and
+//     decide with View.Admit (no message, no allocation); they hand
+//     outcomes back with Actor.Report, which skips those that change
+//     nothing (View.NeedsReport) and orders the rest by when their calls
+//     ended; HALF_OPEN probe permits come from the actor (RequestProbe).
+//     Warden's executor runs one per dependency.
+//   - Breaker, a mutex around a Machine with gobreaker-style Execute and
+//     the two-step Allow and Done, safe for concurrent use.
 package breaker

@@ -25,9 +25,9 @@ type actorOption func(*actorConfig)
 
 func (f actorOption) apply(c *actorConfig) { f(c) }
 
-// WithGauges keeps counts of the live actor instances and of the pending
+// WithActorGauges keeps counts of the live actor instances and of the pending
 // timers in the given counters, which may be shared by many actors.
-func WithGauges(actors, timers *atomic.Int64) ActorOption {
+func WithActorGauges(actors, timers *atomic.Int64) ActorOption {
 	return actorOption(func(c *actorConfig) { c.actors, c.timers = actors, timers })
 }
 

@@ -52,7 +52,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{sys: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}))}
-	h.a = NewActor(WithGauges(&h.actors, &h.timers))
+	h.a = NewActor(WithActorGauges(&h.actors, &h.timers))
 	h.pid = h.sys.Root.Spawn(h.a.Props())
 	<-h.a.Ready()
 	t.Cleanup(func() {

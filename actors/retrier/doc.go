@@ -1,6 +1,6 @@
 // Package retrier holds Warden's retry policy: its Policy and presets, the
-// pure backoff calculator and error classification, and (in the executor's
-// wiring) the actor that owns one timer per pending retry.
+// pure backoff calculator and error classification, and the actor that
+// owns the schedule of pending retries.
 //
 // Policy.Next is the whole decision. Given the attempt just made, its
 // error, the previous delay, the current instant, the job's deadline and a
@@ -18,4 +18,9 @@
 //
 // Policies and the functions here are safe for concurrent use as long as
 // the policy's predicate is.
+//
+// Actor is the retrier actor: it owns one schedule of pending retries,
+// ordered by time, with a single timer for the earliest, and calls each
+// retry's Due when its time comes. No retry holds a goroutine or a timer
+// of its own. It runs in any protoactor system.
 package retrier

@@ -9,5 +9,13 @@
 //
 // Intensity is the pure decision: it keeps the crash history, takes the
 // current instant and a random number, and returns a Decision. It is not
-// safe for concurrent use; the supervisor actor owns one per child.
+// safe for concurrent use.
+//
+// Supervisor is the supervising protoactor actor built on it: it spawns
+// its child actors, restarts them after the decided delay while the
+// crashes of all its children stay within the intensity (they share it,
+// as an OTP supervisor's children do), and past it escalates: it tells
+// its owner and stops every child. Children that are not actors, such as
+// worker goroutines, report their crashes with Supervisor.Crashed and are
+// restarted by a function of their own.
 package supervisor
