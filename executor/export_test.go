@@ -1,5 +1,7 @@
 package executor
 
+import "github.com/asynkron/protoactor-go/actor"
+
 // Site names a place where WithFaultHook injects crashes.
 type Site = site
 
@@ -15,4 +17,10 @@ const (
 // fault drills in tests only.
 func WithFaultHook(fn func(s Site, dependency string)) Option {
 	return optionFunc(func(c *config) { c.fault = fn })
+}
+
+// sendDeadLetter sends a message to an actor that does not exist in the
+// executor's actor system.
+func (ex *Executor) sendDeadLetter() {
+	ex.system.Root.Send(actor.NewPID(ex.system.Address(), "nobody-here"), "lost")
 }
