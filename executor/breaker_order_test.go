@@ -137,3 +137,49 @@ func TestCallAfterTheOpenPeriodIsAProbeEvenIfTheActorIsLate(t *testing.T) {
 		assert.Equal(t, Closed, db.Stats().State)
 	})
 }
+
+// A probe that ends without running (its caller cancelled it while it
+// waited in the queue) gives its permit back, so HALF_OPEN does not wait
+// for MaxHalfOpenWait to admit the next probe.
+func TestProbeCancelledInTheQueueGivesItsPermitBack(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p := fast()
+		p.Retry = retrier.Policy{MaxAttempts: 1}
+		p.Breaker = breaker.Policy{FailureThreshold: 1, OpenTimeout: time.Second, MaxHalfOpenWait: time.Hour}
+		p.Pool = Pool{Workers: 2, Queue: 2}
+		ex := start(t, WithDependency("db", p))
+		db, _ := ex.Dependency("db")
+		block := func(c chan error) func(context.Context) (string, error) {
+			return func(context.Context) (string, error) { return "", <-c }
+		}
+		x, x2, f := make(chan error), make(chan error), make(chan error)
+		fx := Go(context.Background(), db, block(x))
+		fx2 := Go(context.Background(), db, block(x2))
+		ff := Go(context.Background(), db, block(f)) // queued
+		synctest.Wait()
+		x <- errors.New("down") // trips the breaker; f's job takes the worker
+		_, _ = fx.Wait(context.Background())
+		synctest.Wait()
+		require.Equal(t, Open, db.Stats().State)
+		time.Sleep(time.Second)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		probe := Go(ctx, db, func(context.Context) (string, error) { return "never", nil })
+		synctest.Wait()
+		require.Equal(t, 1, db.Stats().Queued, "granted, waiting for a worker")
+		cancel()
+		_, err := probe.Wait(context.Background())
+		assert.ErrorIs(t, err, context.Canceled)
+		f <- nil // frees a worker, which lets the cancelled probe go
+		_, _ = ff.Wait(context.Background())
+		synctest.Wait()
+
+		v, err := Call(context.Background(), db, func(context.Context) (string, error) { return "probe", nil })
+		require.NoError(t, err, "the permit came back")
+		assert.Equal(t, "probe", v)
+		synctest.Wait()
+		assert.Equal(t, Closed, db.Stats().State)
+		x2 <- nil
+		_, _ = fx2.Wait(context.Background())
+	})
+}

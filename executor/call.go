@@ -219,7 +219,7 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 	}
 	j.deadline, j.budget = d.mono(deadline), deadline.Sub(now)
 	j.res = typedRes(j)
-	j.permit, j.prevDelay = a.Permit, 0
+	j.permit, j.prevDelay, j.probeOut = a.Permit, 0, false
 	j.refs.Store(2) // the caller and the holder
 	first := phaseQueued
 	if a.Verdict == breaker.ProbeNeeded {

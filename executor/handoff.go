@@ -27,7 +27,7 @@ func (r retryDue) Due() {
 	a := admitRetry(&d.policy, v, now, j.permit)
 	switch a.Verdict {
 	case breaker.Admitted:
-		j.permit = a.Permit
+		j.permit, j.probeOut = a.Permit, false
 		if !j.move(r.s, phaseQueued, r.s.attempt()) {
 			j.release()
 			return
@@ -63,7 +63,7 @@ func (d *dependency) requestProbe(j *job, s state) {
 func (w probeWaiter) Granted(p breaker.Permit) {
 	j := w.j
 	if j.load() == w.s {
-		j.permit = p
+		j.permit, j.probeOut = p, true
 		if j.move(w.s, phaseQueued, w.s.attempt()) {
 			j.dep.queue <- j // never blocks: j holds its slot
 			return

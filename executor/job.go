@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/messages"
 )
 
 // phase is where a job is in its life. The job's state word holds the
@@ -74,6 +75,7 @@ type job struct {
 
 	// The holder's.
 	permit      breaker.Permit
+	probeOut    bool    // permit is a probe permit not yet reported
 	start       int64   // the attempt's start, on the dependency's clock
 	worker      *worker // running the attempt
 	workerToken uint64  // the worker's number for the attempt
@@ -170,6 +172,12 @@ func (j *job) finish(err error, o outcome) {
 func (j *job) release() {
 	if j.refs.Add(-1) != 0 {
 		return
+	}
+	if j.probeOut {
+		// A probe that ended without a report (cancelled, timed out
+		// while queued, shut down) gives its permit back.
+		j.dep.breaker.Report(j.permit, messages.Ignored, 0)
+		j.probeOut = false
 	}
 	s := j.load()
 	j.parent, j.err, j.lastErr, j.stopCtx = nil, nil, nil, nil

@@ -123,8 +123,8 @@ func (w *worker) finishAttempt(j *job, running state, token uint64, due int64, a
 	}
 	if !claimed {
 		if j.load().endedFrom(running) {
-			// Ended from outside while it ran: the permit goes back.
-			d.breaker.Report(j.permit, messages.Ignored, 0)
+			// Ended from outside while it ran: a probe permit goes back
+			// when the job is let go.
 			d.attemptOver()
 			j.release()
 		}
@@ -187,6 +187,7 @@ func (d *dependency) afterAttempt(j *job, s state, a attemptEnd, now int64, rnd 
 	}, a, d.epoch.Add(time.Duration(now)), rnd)
 	if v.report {
 		d.breaker.Report(j.permit, v.outcome, time.Duration(now-j.start))
+		j.probeOut = false
 	}
 	if !v.retry {
 		j.settle(s, v.err, v.counter)
