@@ -125,17 +125,17 @@ func typedFor[T any](j *job, fn func(context.Context) (T, error), f *Future[T]) 
 	return r
 }
 
-func (r *typed[T]) call(j *job, from, s state, ctx context.Context) (err error, started, claimed bool) {
+func (r *typed[T]) call(j *job, from, s state, ctx context.Context) (started, claimed bool, err error) {
 	fn := r.fn
 	if !j.begin(from, s) {
-		return nil, false, false
+		return false, false, nil
 	}
 	v, err := fn(ctx)
 	if !j.claim(s, context.Canceled) {
-		return err, true, false
+		return true, false, err
 	}
 	r.val = v
-	return err, true, true
+	return true, true, err
 }
 
 func (r *typed[T]) complete(err error) {

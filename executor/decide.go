@@ -135,13 +135,13 @@ func (e *refusedRetry) Unwrap() []error { return []error{e.open, e.last} }
 
 // retryRefused is the job's end when a retry finds the breaker open: the
 // job ran, so it counts as failed (timed out if its last attempt did).
-func retryRefused(open *messages.CircuitOpenError, last error, attempts int) (error, outcome) {
+func retryRefused(open *messages.CircuitOpenError, last error, attempts int) (outcome, error) {
 	o := outFailed
 	var te *messages.TimeoutError
 	if errors.As(last, &te) {
 		o = outTimedOut
 	}
-	return &refusedRetry{open: open, last: last, attempts: attempts}, o
+	return o, &refusedRetry{open: open, last: last, attempts: attempts}
 }
 
 // admitRetry is the breaker's answer to a retry, per the policy's order.

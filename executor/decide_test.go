@@ -127,7 +127,7 @@ func TestDecideTimeoutNamesItsBudget(t *testing.T) {
 func TestRetryRefusedKeepsTheRootCause(t *testing.T) {
 	open := &messages.CircuitOpenError{Name: "db", RetryAfter: time.Second}
 	last := fmt.Errorf("status 503")
-	err, o := retryRefused(open, last, 3)
+	o, err := retryRefused(open, last, 3)
 	assert.ErrorIs(t, err, ErrCircuitOpen)
 	assert.ErrorIs(t, err, last)
 	var ce *CircuitOpenError
@@ -136,7 +136,7 @@ func TestRetryRefusedKeepsTheRootCause(t *testing.T) {
 	assert.Equal(t, outFailed, o, "it ran: failed, not short-circuited")
 	assert.Equal(t, `warden: circuit open for "db" after 3 attempts: status 503`, err.Error())
 
-	_, o = retryRefused(open, &messages.TimeoutError{Operation: "db"}, 2)
+	o, _ = retryRefused(open, &messages.TimeoutError{Operation: "db"}, 2)
 	assert.Equal(t, outTimedOut, o)
 }
 

@@ -40,7 +40,7 @@ func (r retryDue) Due() {
 		}
 		d.requestProbe(j, mkState(r.s.gen(), r.s.attempt(), 0, phaseProbe))
 	default:
-		err, o := retryRefused(d.rejection(v, a, now), j.lastErr, r.s.attempt())
+		o, err := retryRefused(d.rejection(v, a, now), j.lastErr, r.s.attempt())
 		j.end(r.s.gen(), err, o)
 		j.release()
 	}
@@ -86,7 +86,7 @@ func (w probeWaiter) Refused(v *breaker.View) {
 	}
 	open := v.OpenError(breaker.Admission{Verdict: breaker.Rejected})
 	if n := w.s.attempt(); n > 0 {
-		err, o := retryRefused(open, j.lastErr, n)
+		o, err := retryRefused(open, j.lastErr, n)
 		j.end(w.s.gen(), err, o)
 	} else if j.end(w.s.gen(), open, outShortCircuited) {
 		d.events.rejected(d, open)

@@ -95,7 +95,7 @@ type result interface {
 	// call publishes attempt s of j (held in from) as running, runs it
 	// with ctx and, if the attempt is still the caller's when fn
 	// returns, keeps the value: started and claimed say how far it got.
-	call(j *job, from, s state, ctx context.Context) (err error, started, claimed bool)
+	call(j *job, from, s state, ctx context.Context) (started, claimed bool, err error)
 	// complete hands the value to a future, if the job has one.
 	complete(err error)
 	// clear drops the function and the value, for the free list.

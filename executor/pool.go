@@ -91,7 +91,7 @@ func (w *worker) serve(j *job) bool {
 	j.start, j.worker, j.workerToken, j.attemptDue = now, w, token, due
 	running := mkState(s.gen(), n, 0, phaseRunning)
 	d.running.Add(1)
-	err, panicked, started, claimed := w.call(j, j.res, s, running)
+	panicked, started, claimed, err := w.call(j, j.res, s, running)
 	if !started {
 		d.attemptOver()
 		j.release() // ended as it was taken
@@ -141,7 +141,7 @@ func (w *worker) finishAttempt(j *job, running state, token uint64, due int64, a
 // *PanicError. runtime.Goexit in fn ends the attempt the same way and,
 // since it ends this goroutine too, the worker hands its place to a
 // replacement.
-func (w *worker) call(j *job, res result, from, s state) (err error, panicked, started, claimed bool) {
+func (w *worker) call(j *job, res result, from, s state) (panicked, started, claimed bool, err error) {
 	token, due := j.workerToken, j.attemptDue // read before fn runs
 	returned := false
 	defer func() {
@@ -162,9 +162,9 @@ func (w *worker) call(j *job, res result, from, s state) (err error, panicked, s
 			}
 		}
 	}()
-	err, started, claimed = res.call(j, from, s, j.actx.Load())
+	started, claimed, err = res.call(j, from, s, j.actx.Load())
 	returned = true
-	return err, false, started, claimed
+	return false, started, claimed, err
 }
 
 // claim takes the attempt of state s for its holder, the worker whose
