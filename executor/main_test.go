@@ -2,7 +2,11 @@ package executor
 
 import (
 	"context"
-		"testing"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
 	"testing/synctest"
 	"time"
 
@@ -13,8 +17,36 @@ import (
 	"github.com/warden-go/warden/actors/retrier"
 )
 
-// TestMain fails the run if any goroutine outlives the tests.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain fails the run if any goroutine outlives the tests, and prints
+// the reliability summary when the chaos test ran.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if line := summaryLine(); line != "" {
+			fmt.Println(line)
+		}
+		os.Exit(code)
+	}))
+}
+
+// survived counts the faults the tests put the executor through, for the
+// summary line: crashes of its actors and workers that were restarted,
+// escalations, calls rejected in bursts, and shutdowns under load.
+var survived struct {
+	crashes, escalations, rejections, shutdowns atomic.Int64
+}
+
+// summaryLine reports what the chaos test and the fault and bad-input
+// tests survived; empty when the chaos test did not run.
+func summaryLine() string {
+	l := chaosSummary.Load()
+	if l == nil {
+		return ""
+	}
+	return fmt.Sprintf("load held: %d jobs/s for %d s (%d jobs) with %.1f%% injected faults, %d lost, %d duplicated, %d late; "+
+		"faults survived: %d job panics, %d actor crashes, %d escalations, %d burst rejections, %d shutdowns under load; bad inputs tried: %d",
+		l.rate, l.secs, l.jobs, l.faultPct, l.lost, l.duplicated, l.late,
+		l.panics, survived.crashes.Load(), survived.escalations.Load(), survived.rejections.Load(), survived.shutdowns.Load(), badInputs.Load())
+}
 
 // bubble runs f in a synctest bubble with fake time.
 func bubble(t *testing.T, f func(t *testing.T)) {
@@ -45,4 +77,12 @@ func fast() Policy {
 		Retry:   retrier.Policy{MaxAttempts: 3, InitialDelay: 100 * time.Millisecond, Jitter: retrier.NoJitter},
 		Pool:    Pool{Workers: 2, Queue: 4},
 	}
+}
+
+// errBoom is the dependency's error in tests.
+var errBoom = errors.New("boom")
+
+// ok is a job that returns v.
+func ok(v int) func(context.Context) (int, error) {
+	return func(context.Context) (int, error) { return v, nil }
 }
