@@ -321,8 +321,6 @@ func TestAdmissionRejectsAtOnceAndNeverBlocks(t *testing.T) {
 // Workers stuck in functions that ignore their context are bounded: past
 // Pool.Workers of them, new calls are rejected at once.
 func TestAdmissionRejectsWhileTooManyWorkersAreStuck(t *testing.T) {
-	t.Skip("BUG: the rejection panics (nil pointer in job.release, from res.clear) when it takes a slot " +
-		"never used before: here the only used slot is held by the job whose two attempts got stuck")
 	bubble(t, func(t *testing.T) {
 		p := fast() // three attempts, 100 ms then 200 ms apart
 		p.AttemptTimeout = time.Second

@@ -228,7 +228,11 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 	j.st.Store(uint64(mkState(s.gen(), 0, 0, first)))
 	if !wait && ctx.Done() != nil {
 		gen := s.gen()
-		j.stopCtx = context.AfterFunc(ctx, func() { j.cancelBy(gen, ctx) })
+		stop := context.AfterFunc(ctx, func() { j.cancelBy(gen, ctx) })
+		j.stopCtx.Store(&stop)
+		if now := j.load(); now.gen() != gen || now.in(phaseDone) {
+			j.stopWatch() // it ended meanwhile, before the watch was stored
+		}
 	}
 	d.watch(j, j.deadline)
 	if err := d.closedErr(); err != nil { // lost a race with close

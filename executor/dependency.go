@@ -113,9 +113,7 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		{Name: "retrier", Props: d.retrier.Props()},
 	}, supervisor.Config{
 		OnRestart: func(child string, dec supervisor.Decision, reason any) {
-			if child != "worker" {
-				d.restarts.Add(1)
-			}
+			d.restarts.Add(1)
 			d.events.restarted(d, child, dec, reason)
 		},
 		OnEscalate: d.escalate,

@@ -69,10 +69,6 @@ func FuzzSubmit(f *testing.F) {
 	f.Add(uint8(4), int64(0), int64(-1), false)
 	f.Add(uint8(5), int64(time.Second), int64(-1), false)
 	f.Fuzz(func(t *testing.T, behaviour uint8, deadline, cancelAfter int64, nilFn bool) {
-		if cancelAfter == 0 && !nilFn {
-			t.Skip("BUG: data race: a context cancelled as Submit runs ends the job (job.finish reads " +
-				"job.stopCtx) while dependency.submit is still storing job.stopCtx")
-		}
 		synctest.Test(t, func(t *testing.T) {
 			p := fast()
 			p.AttemptTimeout = 100 * time.Millisecond

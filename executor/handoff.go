@@ -13,7 +13,7 @@ type retryDue struct {
 
 // Due is the retrier's hand-back: the backoff is over. It runs inside the
 // retrier actor and never blocks.
-func (r retryDue) Due() {
+func (r *retryDue) Due() {
 	j, d := r.j, r.j.dep
 	if s := j.load(); s != r.s {
 		if s.endedFrom(r.s) {

@@ -66,12 +66,12 @@ type job struct {
 	// Set at submission.
 	parent   context.Context
 	op       string
-	deadline int64         // the job's deadline, on the dependency's clock
-	budget   time.Duration // from submission to the deadline
-	res      result        // the typed call and its value
-	waiting  bool          // a caller waits on reply
-	reply    chan struct{} // capacity 1: the one signal of the job's end
-	stopCtx  func() bool   // stops the watch on parent, if any
+	deadline int64                       // the job's deadline, on the dependency's clock
+	budget   time.Duration               // from submission to the deadline
+	res      result                      // the typed call and its value
+	waiting  bool                        // a caller waits on reply
+	reply    chan struct{}               // capacity 1: the one signal of the job's end
+	stopCtx  atomic.Pointer[func() bool] // stops the watch on parent, if any
 
 	// The holder's.
 	permit      breaker.Permit
@@ -81,7 +81,8 @@ type job struct {
 	workerToken uint64  // the worker's number for the attempt
 	attemptDue  int64   // the attempt's deadline, on the dependency's clock
 	prevDelay   time.Duration
-	lastErr     error // the last attempt's error, for a retry the breaker refuses
+	lastErr     error     // the last attempt's error, for a retry the breaker refuses
+	retry       *retryDue // on the retrier's schedule, in phaseBackoff
 	actx        atomic.Pointer[attemptCtx]
 
 	// The result, written by end before it signals.
@@ -133,6 +134,10 @@ func (j *job) end(gen uint32, err error, o outcome) bool {
 				j.due.Store(0)
 			}
 			j.finish(err, o)
+			if s.in(phaseBackoff) {
+				// The retrier lets it go now rather than at its time.
+				j.dep.retrier.Expedite(j.retry)
+			}
 			return true
 		}
 	}
@@ -156,9 +161,7 @@ func (j *job) finish(err error, o outcome) {
 	}
 	d := j.dep
 	d.counts[o].Add(1)
-	if j.stopCtx != nil {
-		j.stopCtx()
-	}
+	j.stopWatch()
 	if j.waiting {
 		j.reply <- struct{}{} // never blocks: one signal per use
 		return
@@ -180,12 +183,22 @@ func (j *job) release() {
 		j.probeOut = false
 	}
 	s := j.load()
-	j.parent, j.err, j.lastErr, j.stopCtx = nil, nil, nil, nil
+	j.stopWatch()
+	j.parent, j.err, j.lastErr, j.retry = nil, nil, nil, nil
 	j.actx.Store(nil)
 	j.due.Store(0)
-	j.res.clear()
+	if j.res != nil { // nil on a slot taken and given back at once
+		j.res.clear()
+	}
 	j.st.Store(uint64(mkState(s.gen()+1, 0, 0, phaseFree)))
 	j.dep.slots.put(j)
+}
+
+// stopWatch stops the watch on the caller's context, once.
+func (j *job) stopWatch() {
+	if p := j.stopCtx.Swap(nil); p != nil {
+		(*p)()
+	}
 }
 
 // tryRef takes a reference on a job that some holder still has.

@@ -70,8 +70,6 @@ func TestLedger(t *testing.T) {
 		depsCount = 4
 		late      = -1 // the value of an attempt that outlived its deadline
 	)
-	t.Skip("BUG: data race: a caller that cancels its context as Submit runs (cancel after 0 ms, " +
-		"in this mix) ends the job (job.finish reads job.stopCtx) while dependency.submit is still storing job.stopCtx")
 	bubble(t, func(t *testing.T) {
 		p := Policy{
 			Timeout:        400 * time.Millisecond,

@@ -203,9 +203,10 @@ func (d *dependency) afterAttempt(j *job, s state, a attemptEnd, now int64, rnd 
 	d.events.retry(d, j, a.attempt, v.delay, v.last)
 	j.prevDelay, j.lastErr = v.delay, v.last
 	backoff := mkState(s.gen(), s.attempt(), 0, phaseBackoff)
+	j.retry = &retryDue{j: j, s: backoff}
 	j.cas(s, backoff) // the holder's: cannot fail
 	d.watch(j, j.deadline)
-	if !d.retrier.Schedule(v.at, retryDue{j: j, s: backoff}) {
+	if !d.retrier.Schedule(v.at, j.retry) {
 		j.end(s.gen(), d.stopErr(), outFailed)
 		j.release()
 	}
@@ -224,7 +225,6 @@ func (d *dependency) attemptOver() {
 }
 
 func (d *dependency) workerCrashed(reason any) {
-	d.restarts.Add(1)
 	if !d.sup.Crashed("worker", fmt.Errorf("worker: %v", reason), d.startWorker) {
 		return // stopping: no replacement
 	}

@@ -49,7 +49,7 @@ type Stats struct {
 	// were restarted.
 	Restarts uint64
 
-	// InFlight is the number of admitted jobs not yet let go; Queued of
+	// InFlight is the number of admitted jobs not yet ended; Queued of
 	// those waiting for a worker; PendingRetries of those waiting for a
 	// retry; WaitingForProbe of those waiting for a probe permit.
 	InFlight                                int64
@@ -97,7 +97,7 @@ func (d *dependency) stats() Stats {
 	var inFlight, waiting int64
 	for _, j := range *d.slots.all.Load() {
 		switch j.load().phase() {
-		case phaseFree:
+		case phaseFree, phaseDone:
 		case phaseProbe:
 			waiting++
 			inFlight++
@@ -143,7 +143,7 @@ func (d *dependency) stats() Stats {
 func (d *dependency) inFlight() int {
 	n := 0
 	for _, j := range *d.slots.all.Load() {
-		if !j.load().in(phaseFree) {
+		if s := j.load(); !s.in(phaseFree) && !s.in(phaseDone) {
 			n++
 		}
 	}

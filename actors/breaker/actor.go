@@ -231,10 +231,12 @@ func (in *instance) Receive(ctx actor.Context) {
 	now := time.Now()
 	switch m := msg.(type) {
 	case reportMsg:
+		a.transition(a.machine.Record(now, m.r))
 		if m.r.Outcome == messages.Failure {
+			// Counted once handled: a crash in the transition's listener
+			// re-delivers the report, which is then stale.
 			a.failuresSeen++
 		}
-		a.transition(a.machine.Record(now, m.r))
 	case probeMsg:
 		a.grantProbe(now, m.w)
 	case tickMsg:

@@ -58,7 +58,8 @@ type (
 		at  time.Time
 		due Due
 	}
-	tickMsg struct{}
+	expediteMsg struct{ due Due }
+	tickMsg     struct{}
 )
 
 // NewActor returns a retrier actor with an empty schedule.
@@ -90,6 +91,20 @@ func (a *Actor) Schedule(at time.Time, d Due) bool {
 		return false
 	}
 	a.root.Send(a.self, scheduleMsg{at: at, due: d})
+	return true
+}
+
+// Expedite asks for d.Due to be called now if d is still on the
+// schedule, taking it off; a d already called, or never scheduled, is
+// left alone. d must be comparable (a pointer, say). It never blocks and
+// reports false once the actor is closed.
+func (a *Actor) Expedite(d Due) bool {
+	a.sendMu.RLock()
+	defer a.sendMu.RUnlock()
+	if a.closed || a.self == nil {
+		return false
+	}
+	a.root.Send(a.self, expediteMsg{due: d})
 	return true
 }
 
@@ -140,6 +155,15 @@ func (in *instance) Receive(ctx actor.Context) {
 		a.pending.Add(1)
 		heap.Push(&a.schedule, entry(m))
 		a.fireDue(time.Now())
+	case expediteMsg:
+		for i, e := range a.schedule {
+			if e.due == m.due {
+				heap.Remove(&a.schedule, i)
+				a.callDue(e)
+				break
+			}
+		}
+		a.arm(time.Now())
 	case tickMsg:
 		a.timer = nil
 		a.fireDue(time.Now())

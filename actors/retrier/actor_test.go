@@ -25,7 +25,7 @@ type dueFunc struct {
 	boom *atomic.Int32 // panics left to inject
 }
 
-func (d dueFunc) Due() {
+func (d *dueFunc) Due() {
 	if d.boom != nil && d.boom.Add(-1) >= 0 {
 		panic("injected")
 	}
@@ -76,7 +76,7 @@ func TestRetrierFiresInTimeOrderWithOneTimer(t *testing.T) {
 			name string
 			in   time.Duration
 		}{{"c", 3 * time.Second}, {"a", time.Second}, {"b", 2 * time.Second}, {"now", -time.Second}} {
-			require.True(t, h.a.Schedule(t0.Add(d.in), dueFunc{log: log, name: d.name}))
+			require.True(t, h.a.Schedule(t0.Add(d.in), &dueFunc{log: log, name: d.name}))
 		}
 		synctest.Wait()
 		assert.Equal(t, []string{"now"}, log.names(), "a time already passed fires at once")
@@ -99,8 +99,8 @@ func TestRetrierKeepsItsScheduleAcrossACrash(t *testing.T) {
 		log := &dueLog{}
 		var boom atomic.Int32
 		boom.Store(1)
-		h.a.Schedule(time.Now().Add(time.Second), dueFunc{log: log, name: "x", boom: &boom})
-		h.a.Schedule(time.Now().Add(time.Minute), dueFunc{log: log, name: "y"})
+		h.a.Schedule(time.Now().Add(time.Second), &dueFunc{log: log, name: "x", boom: &boom})
+		h.a.Schedule(time.Now().Add(time.Minute), &dueFunc{log: log, name: "y"})
 		time.Sleep(time.Second)
 		synctest.Wait()
 		time.Sleep(time.Second) // the default supervisor's restart
@@ -117,12 +117,32 @@ func TestRetrierRefusesOnceClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
 		log := &dueLog{}
-		h.a.Schedule(time.Now().Add(time.Hour), dueFunc{log: log, name: "dropped"})
+		h.a.Schedule(time.Now().Add(time.Hour), &dueFunc{log: log, name: "dropped"})
 		synctest.Wait()
 		h.a.Close()
-		assert.False(t, h.a.Schedule(time.Now(), dueFunc{log: log, name: "late"}))
+		assert.False(t, h.a.Schedule(time.Now(), &dueFunc{log: log, name: "late"}))
 		h.sys.Root.Send(h.pid, "unexpected") // logged, changes nothing
 		synctest.Wait()
 		assert.Empty(t, log.names())
+	})
+}
+
+func TestRetrierExpedites(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		log := &dueLog{}
+		soon, later := &dueFunc{log: log, name: "soon"}, &dueFunc{log: log, name: "later"}
+		h.a.Schedule(time.Now().Add(time.Hour), later)
+		h.a.Schedule(time.Now().Add(time.Minute), soon)
+		synctest.Wait()
+		require.True(t, h.a.Expedite(later))
+		synctest.Wait()
+		assert.Equal(t, []string{"later"}, log.names(), "called at once, off the schedule")
+		assert.Equal(t, 1, h.a.Pending())
+		h.a.Expedite(later) // already called: nothing
+		h.a.Expedite(&dueFunc{log: log, name: "never scheduled"})
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		assert.Equal(t, []string{"later", "soon"}, log.names())
 	})
 }
