@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"runtime"
 	"strings"
@@ -183,8 +184,16 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 		d.counts[outRejected].Add(1)
 		return nil, err
 	}
-	now := d.now()
+	mono := d.monoNow()
 	v := d.breaker.View()
+	if c := d.rejectCache.Load(); c != nil && c.view == v && mono < c.until && mono/int64(time.Millisecond) == c.ms {
+		// The breaker's verdict on this view still holds: rejected,
+		// with the same error, without a word to the breaker.
+		d.shed.Add(1)
+		d.events.rejected(d, c.err)
+		return nil, c.err
+	}
+	now := d.epoch.Add(time.Duration(mono))
 	a := v.Admit(now)
 	if a.Verdict == breaker.Rejected {
 		// Counted once, in shed alone, which stands for both a
@@ -248,22 +257,29 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 	return j, nil
 }
 
-// rejection is the error for a call the breaker turns away. Rejecting
-// allocates nothing while the breaker's view and the millisecond stay the
-// same: calls in that span share one error, whose RetryAfter is exact to
-// the millisecond.
+// rejection is the error for a call the breaker turns away, kept for the
+// calls that follow: while the view is the same, its verdict holds
+// (Admission.Until) and the millisecond is the same, they share it, so
+// rejecting allocates nothing and RetryAfter stays exact to the
+// millisecond.
 func (d *dependency) rejection(v *breaker.View, a breaker.Admission, now time.Time) *messages.CircuitOpenError {
-	ms := now.Sub(d.epoch) / time.Millisecond
-	if c := d.rejectCache.Load(); c != nil && c.view == v && c.ms == ms {
+	mono := d.mono(now)
+	ms := mono / int64(time.Millisecond)
+	if c := d.rejectCache.Load(); c != nil && c.view == v && c.ms == ms && mono < c.until {
 		return c.err
 	}
+	until := int64(math.MaxInt64)
+	if !a.Until.IsZero() {
+		until = d.mono(a.Until)
+	}
 	err := v.OpenError(a)
-	d.rejectCache.Store(&rejection{view: v, ms: ms, err: err})
+	d.rejectCache.Store(&rejection{view: v, ms: ms, until: until, err: err})
 	return err
 }
 
 type rejection struct {
-	view *breaker.View
-	ms   time.Duration
-	err  *messages.CircuitOpenError
+	view  *breaker.View
+	ms    int64 // the millisecond of the dependency's clock it was made in
+	until int64 // on the dependency's clock: when the verdict stops holding
+	err   *messages.CircuitOpenError
 }

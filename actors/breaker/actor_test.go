@@ -211,6 +211,11 @@ func TestAdmit(t *testing.T) {
 			a := v.Admit(tt.now)
 			assert.Equal(t, tt.want, a.Verdict)
 			assert.Equal(t, tt.after, a.RetryAfter)
+			if a.Verdict == Rejected && tt.s.State == messages.Open {
+				assert.Equal(t, tt.s.OpenUntil, a.Until, "an open breaker's verdict holds until its period ends")
+			} else {
+				assert.True(t, a.Until.IsZero())
+			}
 			if a.Verdict == Admitted {
 				assert.Equal(t, Permit{Generation: 7}, a.Permit)
 			}

@@ -55,6 +55,10 @@ type Admission struct {
 	// RetryAfter is how long until the open period ends (Rejected by an
 	// OPEN breaker only).
 	RetryAfter time.Duration
+	// Until, for a rejection, is when the verdict stops holding for this
+	// view (the end of the open period); zero means for as long as this
+	// view is the latest.
+	Until time.Time
 }
 
 // Admit decides at now whether a call may run, without a message and
@@ -68,7 +72,7 @@ func (v *View) Admit(now time.Time) Admission {
 		return Admission{Verdict: Admitted, Permit: Permit{Generation: v.Generation}}
 	case messages.Open:
 		if left := v.OpenUntil.Sub(now); left > 0 {
-			return Admission{Verdict: Rejected, RetryAfter: left}
+			return Admission{Verdict: Rejected, RetryAfter: left, Until: v.OpenUntil}
 		}
 		return Admission{Verdict: ProbeNeeded}
 	case messages.HalfOpen:
