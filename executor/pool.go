@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -228,4 +229,75 @@ func (d *dependency) workerCrashed(reason any) {
 	if !d.sup.Crashed("worker", fmt.Errorf("worker: %v", reason), d.startWorker) {
 		return // stopping: no replacement
 	}
+}
+
+// watch sets j's watched instant and makes sure the watchdog wakes by it.
+func (d *dependency) watch(j *job, due int64) {
+	j.due.Store(due)
+	w := &d.dog
+	if due >= w.armedAt.Load() {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped && due < w.armedAt.Load() {
+		w.armedAt.Store(due)
+		w.timer.Reset(time.Duration(due - d.monoNow()))
+	}
+}
+
+// slots is a dependency's jobs: at most Workers + Queue, made as needed
+// and reused, with a lock-free free list. A job's slot is its admission:
+// no free slot, no admission.
+type slots struct {
+	d    *dependency
+	head atomic.Uint64 // tag<<32 | (free slot + 1); the tag defeats ABA
+	mu   sync.Mutex    // serialises growth
+	all  atomic.Pointer[[]*job]
+	cap  int
+}
+
+func (s *slots) init(d *dependency, n int) {
+	s.d, s.cap = d, n
+	empty := make([]*job, 0, min(n, 16))
+	s.all.Store(&empty)
+}
+
+// take pops a free job, or makes one while fewer than cap exist; nil
+// means the dependency is at capacity.
+func (s *slots) take() *job {
+	for {
+		h := s.head.Load()
+		i := int32(uint32(h)) - 1
+		if i < 0 {
+			return s.grow()
+		}
+		j := (*s.all.Load())[i]
+		if s.head.CompareAndSwap(h, (h>>32+1)<<32|uint64(uint32(j.nextF.Load()))) {
+			return j
+		}
+	}
+}
+
+func (s *slots) put(j *job) {
+	for {
+		h := s.head.Load()
+		j.nextF.Store(int32(uint32(h)))
+		if s.head.CompareAndSwap(h, (h>>32+1)<<32|uint64(j.slot+1)) {
+			return
+		}
+	}
+}
+
+func (s *slots) grow() *job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := *s.all.Load()
+	if len(all) >= s.cap {
+		return nil
+	}
+	j := &job{dep: s.d, slot: int32(len(all)), reply: make(chan struct{}, 1)}
+	next := append(all, j) // a new array when full: readers keep theirs
+	s.all.Store(&next)
+	return j
 }

@@ -32,21 +32,6 @@ func (w *watchdog) stop() {
 	w.running.Wait()
 }
 
-// watch sets j's watched instant and makes sure the watchdog wakes by it.
-func (d *dependency) watch(j *job, due int64) {
-	j.due.Store(due)
-	w := &d.dog
-	if due >= w.armedAt.Load() {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.stopped && due < w.armedAt.Load() {
-		w.armedAt.Store(due)
-		w.timer.Reset(time.Duration(due - d.monoNow()))
-	}
-}
-
 // watchdogFire ends every step that is overdue: an attempt past its
 // deadline (its caller gets the retry or the *TimeoutError now, whatever
 // fn does; a worker stuck in fn is abandoned and replaced), and a job past
