@@ -125,8 +125,11 @@ func (w *worker) finishAttempt(j *job, running state, token uint64, due int64, a
 	if !claimed {
 		if j.load().endedFrom(running) {
 			// Ended from outside while it ran: a probe permit goes back
-			// when the job is let go.
-			d.attemptOver()
+			// when the job is let go. Had the watchdog abandoned the
+			// worker, it counted the attempt out already.
+			if mine {
+				d.attemptOver()
+			}
 			j.release()
 		}
 		return mine

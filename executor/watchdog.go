@@ -91,7 +91,9 @@ func (d *dependency) overdue(j *job, now int64) {
 		// under a reference of the watchdog's own) it is that worker's.
 		if s.from() == phaseRunning && j.tryRef() {
 			if j.load() == s {
-				d.abandon(j)
+				if d.abandon(j) {
+					d.attemptOver()
+				}
 				j.due.Store(0)
 			}
 			j.release()
@@ -100,13 +102,16 @@ func (d *dependency) overdue(j *job, now int64) {
 }
 
 // abandon replaces the worker running j's attempt, which has outlived its
-// deadline, unless its function has returned meanwhile. The worker stops
-// when its function returns.
-func (d *dependency) abandon(j *job) {
-	if w := j.worker; w.st.CompareAndSwap(j.workerToken<<1, j.workerToken<<1|1) {
-		d.stuck.Add(1)
-		d.abandoned.Add(1)
-		d.liveWorkers.Add(-1)
-		d.startWorker()
+// deadline, unless its function has returned meanwhile; it reports
+// whether it did. The worker stops when its function returns.
+func (d *dependency) abandon(j *job) bool {
+	w := j.worker
+	if !w.st.CompareAndSwap(j.workerToken<<1, j.workerToken<<1|1) {
+		return false
 	}
+	d.stuck.Add(1)
+	d.abandoned.Add(1)
+	d.liveWorkers.Add(-1)
+	d.startWorker()
+	return true
 }
