@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
@@ -13,18 +12,17 @@ import (
 
 // Shutdown waits for protoactor's dead-letter throttle, which keeps a
 // goroutine for its interval after a dead letter (before v2 goleak found
-// it after Shutdown, once in four runs under load). Real time: the
-// throttle's goroutine is protoactor's.
+// it after Shutdown, once in four runs under load: its interval was 1 s).
+// Real time: the throttle's goroutine is protoactor's, started when it is
+// first scheduled, so under load it may outlive Shutdown's wait by its
+// scheduling delay; goleak's retries cover that, a second's interval not.
 func TestShutdownWaitsForTheDeadLetterThrottle(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ex, err := New(WithDependency("db", fast()))
 	require.NoError(t, err)
 	ex.sendDeadLetter()
 	require.NoError(t, ex.Shutdown(context.Background()))
 	assert.Equal(t, Gauges{}, ex.Gauges())
-	buf := make([]byte, 1<<20)
-	stacks := string(buf[:runtime.Stack(buf, true)])
-	assert.NotContains(t, stacks, "NewThrottle", "the throttle's goroutine, right after Shutdown")
+	goleak.VerifyNone(t)
 }
 
 // Shutdown answers queued and waiting jobs at once with ErrShutdown and

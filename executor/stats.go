@@ -106,10 +106,6 @@ func (d *dependency) stats() Stats {
 		}
 	}
 	shed := d.shed.Load()
-	rate := v.FailureRate
-	if b := d.policy.Breaker; b.FailureRateThreshold == 0 && b.SlowCallRateThreshold == 0 {
-		rate = 0 // without a rate rule successes skip the window: no rate to show
-	}
 	dropped, panics := d.events.q.counts()
 	return Stats{
 		Dependency:          d.name,
@@ -132,7 +128,7 @@ func (d *dependency) stats() Stats {
 		Queued:              len(d.queue),
 		PendingRetries:      d.retrier.Pending(),
 		WaitingForProbe:     int(waiting),
-		FailureRate:         rate,
+		FailureRate:         v.FailureRate,
 		ConsecutiveFailures: v.ConsecutiveFailures,
 		LastFailure:         v.LastFailure,
 		EventsDropped:       dropped,

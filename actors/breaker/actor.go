@@ -337,13 +337,19 @@ func (a *Actor) makeView(now time.Time, name string) *View {
 		name = a.View().Name
 	}
 	p := a.machine.p
-	return &View{
+	v := &View{
 		Snapshot:       a.machine.Snapshot(now),
 		Name:           name,
 		HalfOpenProbes: p.HalfOpenProbes,
 		everyOutcome:   p.FailureRateThreshold > 0 || p.SlowCallRateThreshold > 0,
 		failuresSeen:   a.failuresSeen,
 	}
+	if !v.everyOutcome {
+		// Without a rate rule, outcomes that change nothing are not
+		// reported, so the window holds no rate worth showing.
+		v.FailureRate, v.SlowRate = 0, 0
+	}
+	return v
 }
 
 func gauge(g *atomic.Int64, d int64) {
