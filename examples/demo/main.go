@@ -130,7 +130,9 @@ func run(ctx context.Context, out io.Writer, s script) error {
 
 	inventory := executor.Policy{
 		Timeout:        s.openTimeout,
-		AttemptTimeout: s.degraded / 2,
+		// Well above the healthy latency even on a loaded machine: the
+		// brownout's failures trip the breaker, not a slow scheduler.
+		AttemptTimeout: 2 * s.degraded,
 		TimeoutKind:    executor.KindNetwork,
 		Retry:          retrier.Policy{MaxAttempts: 3, InitialDelay: s.tick / 20, MaxDelay: s.tick / 2, RetryIf: retryable},
 		Breaker:        breaker.Policy{FailureThreshold: 5, OpenTimeout: s.openTimeout, HalfOpenProbes: 2},
