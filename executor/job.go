@@ -81,8 +81,8 @@ type job struct {
 	workerToken uint64  // the worker's number for the attempt
 	attemptDue  int64   // the attempt's deadline, on the dependency's clock
 	prevDelay   time.Duration
-	lastErr     error     // the last attempt's error, for a retry the breaker refuses
-	retry       *retryDue // on the retrier's schedule, in phaseBackoff
+	lastErr     error                    // the last attempt's error, for a retry the breaker refuses
+	retry       atomic.Pointer[retryDue] // on the retrier's schedule, in phaseBackoff
 	actx        atomic.Pointer[attemptCtx]
 
 	// The result, written by end before it signals.
@@ -127,6 +127,10 @@ func (j *job) end(gen uint32, err error, o outcome) bool {
 			runtime.Gosched()
 			continue
 		}
+		var retry *retryDue // read while the job is surely this one
+		if s.in(phaseBackoff) {
+			retry = j.retry.Load()
+		}
 		if j.cas(s, mkState(gen, s.attempt(), s.phase(), phaseDone)) {
 			if !s.in(phaseRunning) {
 				// A running attempt's function may ignore its context:
@@ -134,9 +138,9 @@ func (j *job) end(gen uint32, err error, o outcome) bool {
 				j.due.Store(0)
 			}
 			j.finish(err, o)
-			if s.in(phaseBackoff) {
+			if retry != nil {
 				// The retrier lets it go now rather than at its time.
-				j.dep.retrier.Expedite(j.retry)
+				j.dep.retrier.Expedite(retry)
 			}
 			return true
 		}
@@ -184,7 +188,8 @@ func (j *job) release() {
 	}
 	s := j.load()
 	j.stopWatch()
-	j.parent, j.err, j.lastErr, j.retry = nil, nil, nil, nil
+	j.parent, j.err, j.lastErr = nil, nil, nil
+	j.retry.Store(nil)
 	j.actx.Store(nil)
 	j.due.Store(0)
 	if j.res != nil { // nil on a slot taken and given back at once

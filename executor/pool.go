@@ -207,10 +207,11 @@ func (d *dependency) afterAttempt(j *job, s state, a attemptEnd, now int64, rnd 
 	d.events.retry(d, j, a.attempt, v.delay, v.last)
 	j.prevDelay, j.lastErr = v.delay, v.last
 	backoff := mkState(s.gen(), s.attempt(), 0, phaseBackoff)
-	j.retry = &retryDue{j: j, s: backoff}
+	retry := &retryDue{j: j, s: backoff}
+	j.retry.Store(retry)
 	j.cas(s, backoff) // the holder's: cannot fail
 	d.watch(j, j.deadline)
-	if !d.retrier.Schedule(v.at, j.retry) {
+	if !d.retrier.Schedule(v.at, retry) {
 		j.end(s.gen(), d.stopErr(), outFailed)
 		j.release()
 	}

@@ -82,9 +82,15 @@ func (d *dependency) overdue(j *job, now int64) {
 		d.afterAttempt(j, mkState(s.gen(), s.attempt(), 0, phaseSettling),
 			attemptEnd{attempt: s.attempt(), timedOut: true}, now, d.random())
 	case phaseQueued, phaseBackoff, phaseProbe:
-		if now >= j.deadline {
+		// Its fields are read under a reference of the watchdog's own,
+		// so the job cannot be recycled meanwhile.
+		if !j.tryRef() {
+			return
+		}
+		if j.load() == s && now >= j.deadline {
 			j.end(s.gen(), d.jobTimeout(j), outTimedOut)
 		}
+		j.release()
 	case phaseDone:
 		// Ended from outside while fn runs: its worker holds the job
 		// until fn returns, so while j is still in this state (checked
