@@ -129,7 +129,7 @@ func run(ctx context.Context, out io.Writer, s script) error {
 	defer client.CloseIdleConnections()
 
 	inventory := executor.Policy{
-		Timeout:        s.openTimeout,
+		Timeout: s.openTimeout,
 		// Well above the healthy latency even on a loaded machine: the
 		// brownout's failures trip the breaker, not a slow scheduler.
 		AttemptTimeout: 2 * s.degraded,
