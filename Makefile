@@ -8,8 +8,9 @@ COVERPKG := ./messages/... ./actors/...
 COVERMIN := 90
 FUZZTIME ?= 10s
 
-BENCH_RUNS ?= 6
-BENCH_TIME ?= 200ms
+BENCH_ROUNDS ?= 7
+BENCH_TIME ?= 100ms
+QUICK_ROUNDS ?= 3
 BENCH_DATE := $(shell date +%F)
 
 SOAK ?= 10m
@@ -73,23 +74,29 @@ cover:
 soak:
 	WARDEN_SOAK=$(SOAK) $(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./executor
 
-## bench: every benchmark, BENCH_RUNS interleaved runs of one binary, then
-## the raw results, a benchstat summary and a throughput plot in bench/results
+## bench: every benchmark in one run of one binary, BENCH_ROUNDS rounds
+## with the peers alternating within each round; writes the raw results,
+## a benchstat summary, a throughput plot and the table of targets (median
+## and min-max of the per-round ratios) to bench/results, and prints the
+## table
 bench: $(BIN)/benchstat
 	cd bench && $(GO) test -c -o $(BIN)/bench.test .
 	@mkdir -p bench/results
-	@set -e; out=bench/results/$(BENCH_DATE).txt; : > $$out; \
-	for i in $$(seq $(BENCH_RUNS)); do \
-		echo "== run $$i of $(BENCH_RUNS)"; \
-		(cd bench && $(BIN)/bench.test -test.run '^$$' -test.bench . -test.benchmem -test.benchtime $(BENCH_TIME)) >> $$out; \
-	done; \
-	$(BIN)/benchstat $$out > bench/results/$(BENCH_DATE)-summary.txt; \
-	cd bench && $(GO) run ./cmd/plot results/$(BENCH_DATE).txt results/$(BENCH_DATE).png; \
-	echo "wrote bench/results/$(BENCH_DATE).txt, -summary.txt and .png"
+	@set -e; out=bench/results/$(BENCH_DATE); \
+	(cd bench && BENCH_ROUNDS=$(BENCH_ROUNDS) $(BIN)/bench.test -test.run '^$$' -test.bench . -test.benchmem -test.benchtime $(BENCH_TIME)) > $$out.txt; \
+	sed -E 's/#[0-9]+(-[0-9]+[[:space:]])/\1/' $$out.txt > $$out-merged.txt; \
+	$(BIN)/benchstat $$out-merged.txt > $$out-summary.txt; \
+	(cd bench && $(GO) run ./cmd/plot results/$(BENCH_DATE)-merged.txt results/$(BENCH_DATE).png); \
+	(cd bench && $(GO) run ./cmd/ratios results/$(BENCH_DATE).txt) | tee $$out-targets.md; \
+	echo "wrote $$out.txt, -merged.txt, -summary.txt, -targets.md and .png"
 
-## bench-quick: one short pass over the success and rejection paths
+## bench-quick: the same table from fewer, shorter rounds of the success,
+## rejection and retry paths
 bench-quick:
-	cd bench && $(GO) test -run '^$$' -bench 'Success/|RejectOpen/' -benchmem -benchtime 50ms .
+	cd bench && $(GO) test -c -o $(BIN)/bench.test .
+	@set -e; out=$$(mktemp); \
+	(cd bench && BENCH_ROUNDS=$(QUICK_ROUNDS) $(BIN)/bench.test -test.run '^$$' -test.bench 'Success/|Deps/|RejectOpen/|Retry/' -test.benchmem -test.benchtime 50ms) > $$out; \
+	(cd bench && $(GO) run ./cmd/ratios $$out); rm -f $$out
 
 clean:
 	rm -rf $(BIN)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,11 +15,22 @@ import (
 )
 
 var (
-	allPeers     = []peer{direct, chanPool, gobreakerPool, eapache, failsafeBreaker, failsafeFull, warden}
-	breakerPeers = []peer{gobreakerPool, eapache, failsafeBreaker, failsafeFull, warden}
-	retryPeers   = []peer{failsafeFull, warden}
-	faultPeers   = []peer{gobreakerPool, failsafeFull, warden}
+	allPeers     = []peer{direct, chanPool, gobreakerPool, gobreakerWorker, eapache, failsafeBreaker, failsafeFull, warden, wardenHandle}
+	breakerPeers = []peer{gobreakerPool, gobreakerWorker, eapache, failsafeBreaker, failsafeFull, warden, wardenHandle}
+	retryPeers   = []peer{failsafeFull, warden, wardenHandle}
+	faultPeers   = []peer{gobreakerPool, gobreakerWorker, failsafeFull, warden}
 )
+
+// rounds is how many times each scenario runs in one benchmark run
+// (BENCH_ROUNDS, default 1). Rounds are the outer loop and peers the inner
+// one, so peers alternate within a run (A B A B ...) and share its noise;
+// go test names a scenario's repeats name#01, name#02, ...
+var rounds = func() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	return 1
+}()
 
 // outcome checks job i's result; a non-nil error fails the benchmark.
 type outcome func(i, v int, err error) error
@@ -95,12 +108,14 @@ func expectAnswer(i, v int, err error) error {
 }
 
 func successBench(b *testing.B, work job, deps []int, pars []int) {
-	for _, p := range allPeers {
+	for range rounds {
 		for _, d := range deps {
 			for _, par := range pars {
-				b.Run(fmt.Sprintf("%s/deps=%d/par=%d", p.name, d, par), func(b *testing.B) {
-					run(b, p, setup{deps: d, par: par, threshold: 5}, same(work), expectAnswer)
-				})
+				for _, p := range allPeers {
+					b.Run(fmt.Sprintf("%s/deps=%d/par=%d", p.name, d, par), func(b *testing.B) {
+						run(b, p, setup{deps: d, par: par, threshold: 5}, same(work), expectAnswer)
+					})
+				}
 			}
 		}
 	}
@@ -124,8 +139,9 @@ func BenchmarkDeps(b *testing.B) {
 // BenchmarkRejectOpen: every breaker is open; no job may run.
 func BenchmarkRejectOpen(b *testing.B) {
 	const deps = 8
-	for _, p := range breakerPeers {
-		for _, par := range []int{1, 1024} {
+	for r := range rounds * 2 {
+		par := []int{1, 1024}[r%2]
+		for _, p := range breakerPeers {
 			b.Run(fmt.Sprintf("%s/deps=%d/par=%d", p.name, deps, par), func(b *testing.B) {
 				s := setup{deps: deps, par: par, threshold: 5}
 				call, stop, err := p.build(s)
@@ -177,8 +193,9 @@ func trip(b *testing.B, call caller, deps int) {
 // BenchmarkRetry: each job's first attempt fails and its second succeeds,
 // with a minimal delay, so the cost measured is the retry machinery.
 func BenchmarkRetry(b *testing.B) {
-	for _, p := range retryPeers {
-		for _, par := range []int{1, 256} {
+	for r := range rounds * 2 {
+		par := []int{1, 256}[r%2]
+		for _, p := range retryPeers {
 			b.Run(fmt.Sprintf("%s/deps=8/par=%d", p.name, par), func(b *testing.B) {
 				mk := func(int) job {
 					var n atomic.Int32
@@ -221,9 +238,11 @@ func BenchmarkMixedFaults(b *testing.B) {
 		}
 		return fmt.Errorf("job %d: got %d, %v", i, v, err)
 	}
-	for _, p := range faultPeers {
-		b.Run(fmt.Sprintf("%s/deps=8/par=256", p.name), func(b *testing.B) {
-			run(b, p, setup{deps: 8, par: 256, threshold: 1 << 20}, mk, check)
-		})
+	for range rounds {
+		for _, p := range faultPeers {
+			b.Run(fmt.Sprintf("%s/deps=8/par=256", p.name), func(b *testing.B) {
+				run(b, p, setup{deps: 8, par: 256, threshold: 1 << 20}, mk, check)
+			})
+		}
 	}
 }

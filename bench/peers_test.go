@@ -50,18 +50,25 @@ var (
 		return func(ctx context.Context, dep int, fn job) (int, error) { return pools[dep].call(ctx, fn) },
 			func() { stopPools(pools) }, nil
 	}}
+	// gobreaker guards the pool from the caller's side: an open breaker
+	// rejects before the pool sees the call.
 	gobreakerPool = peer{"chanpool+gobreaker", func(s setup) (caller, func(), error) {
 		pools := newPools(s.deps, s.par)
-		cbs := make([]*gobreaker.CircuitBreaker[int], s.deps)
-		for i := range cbs {
-			cbs[i] = gobreaker.NewCircuitBreaker[int](gobreaker.Settings{
-				Name:        fmt.Sprint("dep-", i),
-				Timeout:     time.Hour,
-				ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(s.threshold) },
-			})
-		}
+		cbs := newGobreakers(s)
 		return func(ctx context.Context, dep int, fn job) (int, error) {
 			return cbs[dep].Execute(func() (int, error) { return pools[dep].call(ctx, fn) })
+		}, func() { stopPools(pools) }, nil
+	}}
+	// gobreaker inside the pool's workers: the other placement a careful
+	// engineer might choose; the faster of the two is the baseline.
+	gobreakerWorker = peer{"chanpool+gobreaker-worker", func(s setup) (caller, func(), error) {
+		pools := newPools(s.deps, s.par)
+		cbs := newGobreakers(s)
+		return func(ctx context.Context, dep int, fn job) (int, error) {
+			cb := cbs[dep]
+			return pools[dep].call(ctx, func(ctx context.Context) (int, error) {
+				return cb.Execute(func() (int, error) { return fn(ctx) })
+			})
 		}, func() { stopPools(pools) }, nil
 	}}
 	eapache = peer{"eapache", func(s setup) (caller, func(), error) {
@@ -97,6 +104,7 @@ var (
 			return exs[dep].WithContext(ctx).GetWithExecution(func(e failsafe.Execution[int]) (int, error) { return contain(e.Context(), fn) })
 		}, func() {}, nil
 	}}
+	// warden calls by name, as executor.Do does.
 	warden = peer{"warden", func(s setup) (caller, func(), error) {
 		names := make([]string, s.deps)
 		opts := []executor.Option{}
@@ -118,14 +126,54 @@ var (
 	}}
 )
 
-// wardenPolicy is the full policy: pool, breaker, retries and a timeout,
-// with a queue deep enough that the callers are never rejected.
+// wardenHandle calls through dependency handles (executor.Call): no
+// lookup by name.
+var wardenHandle = peer{"warden-handle", func(s setup) (caller, func(), error) {
+	opts := []executor.Option{}
+	for i := range s.deps {
+		opts = append(opts, executor.WithDependency(fmt.Sprint("dep-", i), wardenPolicy(s)))
+	}
+	ex, err := executor.New(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	hs := make([]*executor.Dependency, s.deps)
+	for i := range hs {
+		if hs[i], err = ex.Dependency(fmt.Sprint("dep-", i)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return func(ctx context.Context, dep int, fn job) (int, error) {
+			return executor.Call(ctx, hs[dep], fn)
+		}, func() {
+			if err := ex.Shutdown(context.Background()); err != nil {
+				panic(err)
+			}
+		}, nil
+}}
+
+func newGobreakers(s setup) []*gobreaker.CircuitBreaker[int] {
+	cbs := make([]*gobreaker.CircuitBreaker[int], s.deps)
+	for i := range cbs {
+		cbs[i] = gobreaker.NewCircuitBreaker[int](gobreaker.Settings{
+			Name:        fmt.Sprint("dep-", i),
+			Timeout:     time.Hour,
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(s.threshold) },
+		})
+	}
+	return cbs
+}
+
+// wardenPolicy is the full policy: pool, breaker, retries, a job timeout
+// and an attempt timeout, with a queue deep enough that the callers are
+// never rejected.
 func wardenPolicy(s setup) executor.Policy {
 	return executor.Policy{
-		Timeout: 10 * time.Second,
-		Retry:   retrier.Policy{MaxAttempts: 3, InitialDelay: time.Nanosecond, Jitter: retrier.NoJitter},
-		Breaker: breaker.Policy{FailureThreshold: s.threshold, OpenTimeout: time.Hour},
-		Pool:    executor.Pool{Workers: poolWorkers, Queue: max(s.par, 1)},
+		Timeout:        10 * time.Second,
+		AttemptTimeout: 5 * time.Second,
+		Retry:          retrier.Policy{MaxAttempts: 3, InitialDelay: time.Nanosecond, Jitter: retrier.NoJitter},
+		Breaker:        breaker.Policy{FailureThreshold: s.threshold, OpenTimeout: time.Hour},
+		Pool:           executor.Pool{Workers: poolWorkers, Queue: max(s.par, 1)},
 	}
 }
 
@@ -142,11 +190,11 @@ func contain(ctx context.Context, fn job) (v int, err error) {
 	return fn(ctx)
 }
 
-// pool is the hand-written baseline: a fixed set of goroutines reading a
-// channel, each call with its own reply channel.
+// pool is the hand-written baseline: a fixed set of goroutines ranging
+// over a channel (no select per job), each call with its own reply
+// channel.
 type pool struct {
 	tasks chan task // buffered to the number of callers: sends never wait on the buffer
-	done  chan struct{}
 }
 
 type task struct {
@@ -163,7 +211,7 @@ type result struct {
 func newPools(deps, par int) []*pool {
 	ps := make([]*pool, deps)
 	for i := range ps {
-		p := &pool{tasks: make(chan task, max(par, 1)), done: make(chan struct{})}
+		p := &pool{tasks: make(chan task, max(par, 1))}
 		for range poolWorkers {
 			go p.work()
 		}
@@ -172,21 +220,17 @@ func newPools(deps, par int) []*pool {
 	return ps
 }
 
+// stopPools ends the workers; every caller has returned by then.
 func stopPools(ps []*pool) {
 	for _, p := range ps {
-		close(p.done)
+		close(p.tasks)
 	}
 }
 
 func (p *pool) work() {
-	for {
-		select {
-		case t := <-p.tasks:
-			v, err := contain(t.ctx, t.fn)
-			t.reply <- result{v, err}
-		case <-p.done:
-			return
-		}
+	for t := range p.tasks {
+		v, err := contain(t.ctx, t.fn)
+		t.reply <- result{v, err}
 	}
 }
 
