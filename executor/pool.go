@@ -178,7 +178,9 @@ func (j *job) claim(s state, cause error) bool {
 	if !j.cas(s, mkState(s.gen(), s.attempt(), 0, phaseSettling)) {
 		return false
 	}
-	j.actx.Load().cancel(cause)
+	// The context is done for ever; the job lets go of it, so that a
+	// job waiting for its retry holds none.
+	j.actx.Swap(nil).cancel(cause)
 	return true
 }
 
