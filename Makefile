@@ -34,6 +34,8 @@ test:
 	done; \
 	echo "== go test -race in executor"; \
 	(cd executor && $(GO) test -race -count=1) || failed="$$failed executor"; \
+	echo "== allocation counts in executor (without the race detector, which allocates)"; \
+	(cd executor && $(GO) test -count=1 -run 'Allocates') || failed="$$failed executor-allocs"; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 $(BIN)/staticcheck: tools/go.mod tools/go.sum
