@@ -3,12 +3,12 @@ package breaker
 import (
 	"fmt"
 	"hash/maphash"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/warden-go/warden/internal/actorkit"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -100,17 +100,9 @@ type Actor struct {
 	failuresSent atomic.Uint64
 	failuresSeen uint64 // the actor's
 
-	// sendMu orders sends against Close: once closed, nothing is sent, so
-	// a stopped actor gets no dead letters.
-	sendMu sync.RWMutex
-	closed bool
-	root   *actor.RootContext
-	self   *actor.PID
-
-	ready chan struct{} // closed when first started
-
-	timer   *time.Timer
-	timerAt time.Time
+	name  string
+	gate  *actorkit.Gate
+	alarm actorkit.Alarm // for the next time-driven transition
 }
 
 type (
@@ -126,7 +118,7 @@ type (
 // NewActor returns a breaker actor for a valid policy; an invalid one
 // returns an error matching messages.ErrInvalidPolicy.
 func NewActor(name string, p Policy, opts ...ActorOption) (*Actor, error) {
-	a := &Actor{ready: make(chan struct{})}
+	a := &Actor{name: name, gate: actorkit.NewGate()}
 	for _, o := range opts {
 		o.apply(&a.cfg)
 	}
@@ -138,7 +130,8 @@ func NewActor(name string, p Policy, opts ...ActorOption) (*Actor, error) {
 		return nil, err
 	}
 	a.machine = m
-	a.publish(time.Now(), name)
+	a.alarm.Timers = a.cfg.timers
+	a.publish(time.Now())
 	return a, nil
 }
 
@@ -150,7 +143,7 @@ func (a *Actor) Props() *actor.Props {
 
 // Ready is closed once the actor has started; until then nothing sent to
 // it arrives (Report, RequestProbe and Control report false).
-func (a *Actor) Ready() <-chan struct{} { return a.ready }
+func (a *Actor) Ready() <-chan struct{} { return a.gate.Ready() }
 
 // View returns the latest published view.
 func (a *Actor) View() *View { return a.view.Load() }
@@ -166,37 +159,24 @@ func (a *Actor) Report(p Permit, o messages.Outcome, elapsed time.Duration) {
 	} else if !a.View().NeedsReport(p, o, a.failuresSent.Load()) {
 		return
 	}
-	a.send(reportMsg{Report{Permit: p, Outcome: o, Elapsed: elapsed, Seq: a.seq.Add(1)}})
+	a.gate.Send(reportMsg{Report{Permit: p, Outcome: o, Elapsed: elapsed, Seq: a.seq.Add(1)}})
 }
 
 // RequestProbe asks for a HALF_OPEN probe permit for w, which the actor
 // grants or refuses. It reports false, and calls neither, once the actor
 // is closed.
-func (a *Actor) RequestProbe(w Waiter) bool { return a.send(probeMsg{w}) }
+func (a *Actor) RequestProbe(w Waiter) bool { return a.gate.Send(probeMsg{w}) }
 
 // Control asks for a manual operation; reply, which needs room for one
 // value, receives the resulting state. It reports false once the actor is
 // closed.
 func (a *Actor) Control(op Control, reply chan<- messages.State) bool {
-	return a.send(controlMsg{op: op, reply: reply})
+	return a.gate.Send(controlMsg{op: op, reply: reply})
 }
 
-// Close stops all sending to the actor; stop the actor after it.
-func (a *Actor) Close() {
-	a.sendMu.Lock()
-	a.closed = true
-	a.sendMu.Unlock()
-}
-
-func (a *Actor) send(msg any) bool {
-	a.sendMu.RLock()
-	defer a.sendMu.RUnlock()
-	if a.closed || a.self == nil {
-		return false
-	}
-	a.root.Send(a.self, msg)
-	return true
-}
+// Close stops all sending to the actor, so a stopped actor gets no dead
+// letters; stop the actor after it.
+func (a *Actor) Close() { a.gate.Close() }
 
 // instance is one protoactor incarnation of an Actor.
 type instance struct{ a *Actor }
@@ -207,27 +187,22 @@ func (in *instance) Receive(ctx actor.Context) {
 	msg := ctx.Message()
 	switch msg.(type) {
 	case *actor.Started:
-		a.sendMu.Lock()
-		if a.self == nil {
-			a.root, a.self = ctx.ActorSystem().Root, ctx.Self()
-			close(a.ready)
-		}
-		a.sendMu.Unlock()
-		gauge(a.cfg.actors, 1)
+		a.gate.Bind(ctx)
+		actorkit.Add(a.cfg.actors, 1)
 		a.after(time.Now())
 		return
 	case *actor.Restarting:
-		gauge(a.cfg.actors, -1)
+		actorkit.Add(a.cfg.actors, -1)
 		return
 	case *actor.Stopping:
 		return
 	case *actor.Stopped:
-		gauge(a.cfg.actors, -1)
+		actorkit.Add(a.cfg.actors, -1)
 		a.Close()
-		a.stopTimer()
+		a.alarm.Stop()
 		return
 	}
-	defer a.salvage(msg)
+	defer a.salvage(ctx, msg)
 	now := time.Now()
 	switch m := msg.(type) {
 	case reportMsg:
@@ -269,9 +244,9 @@ func (a *Actor) control(now time.Time, m controlMsg) {
 // salvage re-sends the message being handled if handling it panics, so a
 // crash loses no outcome, waiter or control, then lets the panic through
 // to the supervisor.
-func (a *Actor) salvage(msg any) {
+func (a *Actor) salvage(ctx actor.Context, msg any) {
 	if r := recover(); r != nil {
-		a.root.Send(a.self, msg)
+		ctx.ActorSystem().Root.Send(ctx.Self(), msg)
 		panic(r)
 	}
 }
@@ -279,12 +254,11 @@ func (a *Actor) salvage(msg any) {
 func (a *Actor) grantProbe(now time.Time, w Waiter) {
 	d := a.machine.Allow(now)
 	a.transition(d.Transition)
+	a.publish(now) // a permit taken or refused: callers see it
 	if d.Allowed {
-		a.publish(now, "")
 		w.Granted(d.Permit)
 		return
 	}
-	a.publish(now, "")
 	w.Refused(a.View())
 }
 
@@ -295,7 +269,7 @@ func (a *Actor) transition(t Transition) {
 	if !t.Changed() {
 		return
 	}
-	v := a.makeView(t.At, "")
+	v := a.makeView(t.At)
 	if a.cfg.onTransition != nil {
 		a.cfg.onTransition(t, v)
 	}
@@ -305,41 +279,21 @@ func (a *Actor) transition(t Transition) {
 // after publishes the view and arms the timer for the next time-driven
 // transition.
 func (a *Actor) after(now time.Time) {
-	a.publish(now, "")
-	at, ok := a.machine.NextTick()
-	if !ok {
-		a.stopTimer()
-		return
+	a.publish(now)
+	if at, ok := a.machine.NextTick(); ok {
+		a.alarm.Set(now, at, func() { a.gate.Send(tickMsg{}) })
+	} else {
+		a.alarm.Stop()
 	}
-	if a.timer != nil && at.Equal(a.timerAt) {
-		return
-	}
-	a.stopTimer()
-	a.timerAt = at
-	gauge(a.cfg.timers, 1)
-	a.timer = time.AfterFunc(at.Sub(now), func() {
-		gauge(a.cfg.timers, -1)
-		a.send(tickMsg{})
-	})
 }
 
-func (a *Actor) stopTimer() {
-	if a.timer != nil && a.timer.Stop() {
-		gauge(a.cfg.timers, -1)
-	}
-	a.timer = nil
-}
+func (a *Actor) publish(now time.Time) { a.view.Store(a.makeView(now)) }
 
-func (a *Actor) publish(now time.Time, name string) { a.view.Store(a.makeView(now, name)) }
-
-func (a *Actor) makeView(now time.Time, name string) *View {
-	if name == "" {
-		name = a.View().Name
-	}
+func (a *Actor) makeView(now time.Time) *View {
 	p := a.machine.p
 	v := &View{
 		Snapshot:       a.machine.Snapshot(now),
-		Name:           name,
+		Name:           a.name,
 		HalfOpenProbes: p.HalfOpenProbes,
 		everyOutcome:   p.FailureRateThreshold > 0 || p.SlowCallRateThreshold > 0,
 		failuresSeen:   a.failuresSeen,
@@ -350,10 +304,4 @@ func (a *Actor) makeView(now time.Time, name string) *View {
 		v.FailureRate, v.SlowRate = 0, 0
 	}
 	return v
-}
-
-func gauge(g *atomic.Int64, d int64) {
-	if g != nil {
-		g.Add(d)
-	}
 }

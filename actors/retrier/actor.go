@@ -3,11 +3,12 @@ package retrier
 import (
 	"container/heap"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/warden-go/warden/internal/actorkit"
 )
 
 // Due is a retry waiting for its time. The retrier actor calls Due once,
@@ -42,15 +43,9 @@ type Actor struct {
 	cfg     actorConfig
 	pending atomic.Int64
 
-	schedule schedule // the actor's alone
-	timer    *time.Timer
-	timerAt  time.Time
-
-	sendMu sync.RWMutex // orders sends against Close
-	closed bool
-	root   *actor.RootContext
-	self   *actor.PID
-	ready  chan struct{}
+	schedule schedule       // the actor's alone
+	alarm    actorkit.Alarm // for the earliest retry
+	gate     *actorkit.Gate
 }
 
 type (
@@ -64,10 +59,11 @@ type (
 
 // NewActor returns a retrier actor with an empty schedule.
 func NewActor(opts ...ActorOption) *Actor {
-	a := &Actor{ready: make(chan struct{})}
+	a := &Actor{gate: actorkit.NewGate()}
 	for _, o := range opts {
 		o.apply(&a.cfg)
 	}
+	a.alarm.Timers = a.cfg.timers
 	return a
 }
 
@@ -79,19 +75,13 @@ func (a *Actor) Props() *actor.Props {
 
 // Ready is closed once the actor has started; until then Schedule reports
 // false.
-func (a *Actor) Ready() <-chan struct{} { return a.ready }
+func (a *Actor) Ready() <-chan struct{} { return a.gate.Ready() }
 
 // Schedule asks for d.Due to be called at at (at once if it has passed).
 // It never blocks; it reports false, and keeps nothing, once the actor is
 // closed or before it has started.
 func (a *Actor) Schedule(at time.Time, d Due) bool {
-	a.sendMu.RLock()
-	defer a.sendMu.RUnlock()
-	if a.closed || a.self == nil {
-		return false
-	}
-	a.root.Send(a.self, scheduleMsg{at: at, due: d})
-	return true
+	return a.gate.Send(scheduleMsg{at: at, due: d})
 }
 
 // Expedite asks for d.Due to be called now if d is still on the
@@ -99,13 +89,7 @@ func (a *Actor) Schedule(at time.Time, d Due) bool {
 // left alone. d must be comparable (a pointer, say). It never blocks and
 // reports false once the actor is closed.
 func (a *Actor) Expedite(d Due) bool {
-	a.sendMu.RLock()
-	defer a.sendMu.RUnlock()
-	if a.closed || a.self == nil {
-		return false
-	}
-	a.root.Send(a.self, expediteMsg{due: d})
-	return true
+	return a.gate.Send(expediteMsg{due: d})
 }
 
 // Pending returns the number of retries on the schedule, not yet due.
@@ -113,19 +97,7 @@ func (a *Actor) Pending() int { return int(a.pending.Load()) }
 
 // Close stops all sending to the actor; stop the actor after it. Retries
 // still scheduled are dropped when it stops: their owner answers them.
-func (a *Actor) Close() {
-	a.sendMu.Lock()
-	a.closed = true
-	a.sendMu.Unlock()
-}
-
-func (a *Actor) sendTick() {
-	a.sendMu.RLock()
-	defer a.sendMu.RUnlock()
-	if !a.closed {
-		a.root.Send(a.self, tickMsg{})
-	}
-}
+func (a *Actor) Close() { a.gate.Close() }
 
 type instance struct{ a *Actor }
 
@@ -134,21 +106,16 @@ func (in *instance) Receive(ctx actor.Context) {
 	a := in.a
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		a.sendMu.Lock()
-		if a.self == nil {
-			a.root, a.self = ctx.ActorSystem().Root, ctx.Self()
-			close(a.ready)
-		}
-		a.sendMu.Unlock()
-		gauge(a.cfg.actors, 1)
+		a.gate.Bind(ctx)
+		actorkit.Add(a.cfg.actors, 1)
 		a.fireDue(time.Now()) // retries that came due while it restarted
 	case *actor.Restarting:
-		gauge(a.cfg.actors, -1)
+		actorkit.Add(a.cfg.actors, -1)
 	case *actor.Stopping:
 	case *actor.Stopped:
-		gauge(a.cfg.actors, -1)
+		actorkit.Add(a.cfg.actors, -1)
 		a.Close()
-		a.stopTimer()
+		a.alarm.Stop()
 		a.pending.Add(-int64(len(a.schedule)))
 		a.schedule = nil
 	case scheduleMsg:
@@ -165,7 +132,6 @@ func (in *instance) Receive(ctx actor.Context) {
 		}
 		a.arm(time.Now())
 	case tickMsg:
-		a.timer = nil
 		a.fireDue(time.Now())
 	default:
 		ctx.Logger().Warn("warden: retrier actor got an unexpected message", "type", fmt.Sprintf("%T", m))
@@ -198,27 +164,10 @@ func (a *Actor) callDue(e entry) {
 
 func (a *Actor) arm(now time.Time) {
 	if len(a.schedule) == 0 {
-		a.stopTimer()
+		a.alarm.Stop()
 		return
 	}
-	at := a.schedule[0].at
-	if a.timer != nil && at.Equal(a.timerAt) {
-		return
-	}
-	a.stopTimer()
-	a.timerAt = at
-	gauge(a.cfg.timers, 1)
-	a.timer = time.AfterFunc(at.Sub(now), func() {
-		gauge(a.cfg.timers, -1)
-		a.sendTick()
-	})
-}
-
-func (a *Actor) stopTimer() {
-	if a.timer != nil && a.timer.Stop() {
-		gauge(a.cfg.timers, -1)
-	}
-	a.timer = nil
+	a.alarm.Set(now, a.schedule[0].at, func() { a.gate.Send(tickMsg{}) })
 }
 
 type entry struct {
@@ -239,10 +188,4 @@ func (s *schedule) Pop() any {
 	old[len(old)-1] = entry{}
 	*s = old[:len(old)-1]
 	return e
-}
-
-func gauge(g *atomic.Int64, d int64) {
-	if g != nil {
-		g.Add(d)
-	}
 }

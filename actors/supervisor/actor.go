@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/warden-go/warden/internal/actorkit"
 )
 
 // Child is an actor the supervisor spawns and restarts.
@@ -50,12 +52,11 @@ type Supervisor struct {
 	escalated bool
 	names     map[string]string // PID id -> child name
 
-	mu     sync.Mutex // guards the fields below
+	gate *actorkit.Gate
+
+	mu     sync.Mutex // guards the pending restarts
 	timers map[*time.Timer]struct{}
-	closed bool
-	root   *actor.RootContext
-	self   *actor.PID
-	ready  chan struct{}
+	closed bool // no more restarts are armed
 }
 
 type crashMsg struct {
@@ -78,7 +79,7 @@ func New(p Policy, children []Child, cfg Config) (*Supervisor, error) {
 		rng:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		names:     map[string]string{},
 		timers:    map[*time.Timer]struct{}{},
-		ready:     make(chan struct{}),
+		gate:      actorkit.NewGate(),
 	}, nil
 }
 
@@ -89,7 +90,7 @@ func (s *Supervisor) Props() *actor.Props {
 }
 
 // Ready is closed once the supervisor has spawned its children.
-func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
+func (s *Supervisor) Ready() <-chan struct{} { return s.gate.Ready() }
 
 // Crashed reports that name, a child that is not an actor, crashed with
 // reason. Within the intensity, restart is called after the restart delay,
@@ -97,18 +98,13 @@ func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
 // restart is never called. It never blocks, and reports false once the
 // supervisor is closed or stopped.
 func (s *Supervisor) Crashed(name string, reason any, restart func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.self == nil {
-		return false
-	}
-	s.root.Send(s.self, crashMsg{name: name, reason: reason, restart: restart})
-	return true
+	return s.gate.Send(crashMsg{name: name, reason: reason, restart: restart})
 }
 
 // Close stops all sending to the supervisor and every pending restart;
 // stop the supervisor after it.
 func (s *Supervisor) Close() {
+	s.gate.Close()
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
@@ -122,7 +118,7 @@ func (in *instance) Receive(ctx actor.Context) {
 	s := in.s
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		gauge(s.cfg.Actors, 1)
+		actorkit.Add(s.cfg.Actors, 1)
 		if len(s.names) > 0 {
 			return // restarted: the children are still there
 		}
@@ -133,10 +129,7 @@ func (in *instance) Receive(ctx actor.Context) {
 			}
 			s.names[pid.Id] = c.Name
 		}
-		s.mu.Lock()
-		s.root, s.self = ctx.ActorSystem().Root, ctx.Self()
-		s.mu.Unlock()
-		close(s.ready)
+		s.gate.Bind(ctx)
 	case crashMsg:
 		s.crash(m.name, m.reason, m.restart, func() {
 			for _, c := range ctx.Children() {
@@ -146,9 +139,9 @@ func (in *instance) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		s.Close()
 	case *actor.Restarting:
-		gauge(s.cfg.Actors, -1)
+		actorkit.Add(s.cfg.Actors, -1)
 	case *actor.Stopped:
-		gauge(s.cfg.Actors, -1)
+		actorkit.Add(s.cfg.Actors, -1)
 		s.Close()
 		if s.cfg.OnStopped != nil {
 			s.cfg.OnStopped()
@@ -193,7 +186,7 @@ func (s *Supervisor) crash(name string, reason any, restart, stopAll func()) {
 	if s.closed {
 		return
 	}
-	gauge(s.cfg.Timers, 1)
+	actorkit.Add(s.cfg.Timers, 1)
 	var t *time.Timer
 	t = time.AfterFunc(d.Delay, func() {
 		s.mu.Lock()
@@ -201,7 +194,7 @@ func (s *Supervisor) crash(name string, reason any, restart, stopAll func()) {
 		delete(s.timers, t)
 		s.mu.Unlock()
 		if live {
-			gauge(s.cfg.Timers, -1)
+			actorkit.Add(s.cfg.Timers, -1)
 			restart()
 		}
 	})
@@ -214,12 +207,6 @@ func (s *Supervisor) stopTimers() {
 	for t := range s.timers { // whoever takes a timer out of the map counts it
 		t.Stop()
 		delete(s.timers, t)
-		gauge(s.cfg.Timers, -1)
-	}
-}
-
-func gauge(g *atomic.Int64, d int64) {
-	if g != nil {
-		g.Add(d)
+		actorkit.Add(s.cfg.Timers, -1)
 	}
 }
