@@ -147,8 +147,6 @@ func (d *dependency) monoNow() int64 { return int64(time.Since(d.epoch)) }
 // mono puts an instant on the dependency's clock.
 func (d *dependency) mono(t time.Time) int64 { return int64(t.Sub(d.epoch)) }
 
-func (d *dependency) seed() uint64 { return d.ex.seed() }
-
 // random is a uniform number in [0, 1) for paths without a worker's own.
 func (d *dependency) random() float64 {
 	d.rngMu.Lock()

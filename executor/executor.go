@@ -328,7 +328,8 @@ func (ex *Executor) Gauges() Gauges {
 		deps = append(deps, d)
 	}
 	for _, d := range deps {
-		g.InFlight += int64(d.inFlight())
+		n, _ := d.countJobs()
+		g.InFlight += int64(n)
 		g.Workers += d.liveWorkers.Load()
 	}
 	return g

@@ -29,7 +29,7 @@ func (d *dependency) startWorker() {
 	if d.stopping {
 		return
 	}
-	w := &worker{d: d, rng: rand.New(rand.NewPCG(d.seed(), d.seed()))}
+	w := &worker{d: d, rng: rand.New(rand.NewPCG(d.ex.seed(), d.ex.seed()))}
 	d.workers.Add(1)
 	d.liveWorkers.Add(1)
 	go w.run()
@@ -231,10 +231,10 @@ func (d *dependency) attemptOver() {
 	}
 }
 
+// workerCrashed hands a crashed worker to the supervisor, which starts a
+// replacement after its restart delay (none once it is stopping).
 func (d *dependency) workerCrashed(reason any) {
-	if !d.sup.Crashed("worker", fmt.Errorf("worker: %v", reason), d.startWorker) {
-		return // stopping: no replacement
-	}
+	d.sup.Crashed("worker", fmt.Errorf("worker: %v", reason), d.startWorker)
 }
 
 // watch sets j's watched instant and makes sure the watchdog wakes by it.

@@ -94,17 +94,7 @@ func (ex *Executor) Snapshot() []Stats {
 
 func (d *dependency) stats() Stats {
 	v := d.breaker.View()
-	var inFlight, waiting int64
-	for _, j := range *d.slots.all.Load() {
-		switch j.load().phase() {
-		case phaseFree, phaseDone:
-		case phaseProbe:
-			waiting++
-			inFlight++
-		default:
-			inFlight++
-		}
-	}
+	inFlight, waiting := d.countJobs()
 	shed := d.shed.Load()
 	dropped, panics := d.events.q.counts()
 	return Stats{
@@ -124,10 +114,10 @@ func (d *dependency) stats() Stats {
 		Abandoned:           d.abandoned.Load(),
 		AbandonedWorkers:    d.stuck.Load(),
 		Restarts:            d.restarts.Load(),
-		InFlight:            inFlight,
+		InFlight:            int64(inFlight),
 		Queued:              len(d.queue),
 		PendingRetries:      d.retrier.Pending(),
-		WaitingForProbe:     int(waiting),
+		WaitingForProbe:     waiting,
 		FailureRate:         v.FailureRate,
 		ConsecutiveFailures: v.ConsecutiveFailures,
 		LastFailure:         v.LastFailure,
@@ -136,12 +126,17 @@ func (d *dependency) stats() Stats {
 	}
 }
 
-func (d *dependency) inFlight() int {
-	n := 0
+// countJobs counts the jobs not yet ended, and those of them waiting for
+// a probe permit, from their state words.
+func (d *dependency) countJobs() (inFlight, waitingForProbe int) {
 	for _, j := range *d.slots.all.Load() {
-		if s := j.load(); !s.in(phaseFree) && !s.in(phaseDone) {
-			n++
+		switch j.load().phase() {
+		case phaseFree, phaseDone:
+			continue
+		case phaseProbe:
+			waitingForProbe++
 		}
+		inFlight++
 	}
-	return n
+	return inFlight, waitingForProbe
 }
