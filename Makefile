@@ -1,5 +1,6 @@
-# Warden's build. Every target works from a clean clone with only Go
-# installed; tools come from tools/go.mod.
+# Warden's build. Every target works from a clean clone with Go installed
+# (and gcc for the race detector of make test); tools come from
+# tools/go.mod.
 
 GO       ?= go
 MODULES  := . bench
@@ -93,7 +94,7 @@ bench: $(BIN)/benchstat
 	echo "wrote $$out.txt, -merged.txt, -summary.txt, -targets.md and .png"
 
 ## bench-quick: the same table from fewer, shorter rounds of the success,
-## rejection and retry paths
+## dependency-count, rejection and retry paths
 bench-quick:
 	cd bench && $(GO) test -c -o $(BIN)/bench.test .
 	@set -e; out=$$(mktemp); \
