@@ -124,7 +124,7 @@ func TestCallAfterTheOpenPeriodIsAProbeEvenIfTheActorIsLate(t *testing.T) {
 			_, err := Do(context.Background(), ex, "db", failDown)
 			var ce *CircuitOpenError
 			require.ErrorAs(t, err, &ce)
-			assert.Equal(t, time.Second-at, ce.RetryAfter)
+			assert.Equal(t, time.Second-at, ce.RetryAfter())
 		}
 		time.Sleep(time.Second + 25*time.Millisecond - time.Since(t0))
 		db, _ := ex.Dependency("db")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/actors/retrier"
+	"github.com/warden-go/warden/actors/supervisor"
 )
 
 func noRetry(p Policy) Policy {
@@ -49,7 +50,8 @@ func TestBreakerOpensAndShortCircuitsWithoutRunning(t *testing.T) {
 		assert.ErrorIs(t, err, ErrCircuitOpen)
 		assert.Equal(t, "db", ce.Name)
 		assert.Equal(t, 3, ce.FailureCount)
-		assert.Equal(t, 30*time.Second, ce.RetryAfter)
+		assert.Equal(t, t0.Add(30*time.Second), ce.Until)
+		assert.Equal(t, 30*time.Second, ce.RetryAfter())
 		assert.Equal(t, t0, ce.LastFailure)
 		assert.Zero(t, runs.Load(), "an open breaker never runs the job")
 
@@ -422,10 +424,9 @@ func TestCallAtTheEndOfTheOpenPeriodIsAProbe(t *testing.T) {
 	})
 }
 
-// Rejections share one cached error while the breaker's view and the
-// millisecond stay the same, yet RetryAfter counts down to the end of the
-// period: it is exact for the first call of its millisecond and never
-// more than a millisecond above the time left, never below it.
+// Rejections share one error for the whole open period, and its
+// RetryAfter counts down to the end of the period, exact to the
+// nanosecond; the first call after the period is the probe.
 func TestRejectionRetryAfterCountsDown(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		const open = time.Second + 400*time.Microsecond
@@ -435,37 +436,73 @@ func TestRejectionRetryAfterCountsDown(t *testing.T) {
 		_, _ = Do(t.Context(), ex, "db", fail)
 		synctest.Wait()
 		until := time.Now().Add(open)
+		rejected := 0
 		reject := func() *CircuitOpenError {
 			_, err := Do(t.Context(), ex, "db", ok(1))
 			var ce *CircuitOpenError
 			require.ErrorAs(t, err, &ce)
+			rejected++
 			return ce
 		}
 		first := reject()
-		assert.Equal(t, open, first.RetryAfter)
-		assert.Same(t, first, reject(), "the same instant: the cached error")
-		for _, waited := range []time.Duration{3 * time.Millisecond, 250 * time.Millisecond, 700 * time.Millisecond, 45 * time.Millisecond} {
-			before := reject().RetryAfter
+		assert.Equal(t, until, first.Until)
+		assert.Equal(t, open, first.RetryAfter())
+		// 3 ms, 250 ms, 700 ms, 45 ms, then into the last 5 ms, where each
+		// call reads the clock, to 1 ns before the end.
+		for _, waited := range []time.Duration{3 * time.Millisecond, 250 * time.Millisecond, 700 * time.Millisecond,
+			45 * time.Millisecond, 1700 * time.Microsecond, 700*time.Microsecond - time.Nanosecond} {
 			time.Sleep(waited)
-			assert.Equal(t, before-waited, reject().RetryAfter, "after %v", waited)
+			got := reject()
+			assert.Same(t, first, got, "after %v: the same open period, the same error", waited)
+			assert.Equal(t, time.Until(until), got.RetryAfter(), "after %v", waited)
 		}
-		// 998 ms have passed, 2.4 ms are left; 0.7 ms on, in the same
-		// millisecond, the cached error is at most a millisecond behind.
-		entry := reject()
-		time.Sleep(700 * time.Microsecond)
-		got := reject()
-		assert.Same(t, entry, got, "the same millisecond: the cached error")
-		left := time.Until(until)
-		assert.Equal(t, 1700*time.Microsecond, left)
-		assert.GreaterOrEqual(t, got.RetryAfter, left)
-		assert.Less(t, got.RetryAfter, left+time.Millisecond)
-		time.Sleep(400 * time.Microsecond) // the next millisecond: a fresh error
-		assert.Equal(t, 1300*time.Microsecond, reject().RetryAfter)
-		time.Sleep(1300 * time.Microsecond)
+		assert.Equal(t, time.Nanosecond, first.RetryAfter())
+		time.Sleep(time.Nanosecond)
 		v, err := Do(t.Context(), ex, "db", ok(1))
 		require.NoError(t, err, "the period is over: the call is the probe")
 		assert.Equal(t, 1, v)
 		st, _ := ex.Stats("db")
-		assert.Equal(t, uint64(13), st.ShortCircuited)
+		assert.Equal(t, uint64(rejected), st.ShortCircuited)
+	})
+}
+
+// Far from the end of an open period rejections do not read the clock:
+// the period's timer says when they must. Should it be late, and the
+// breaker actor too, one call in 64 reads the clock anyway, so at most 63
+// are turned away past the end.
+func TestRejectionWithALateTimer(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p := tripOnce()
+		p.Breaker.OpenTimeout = time.Second
+		p.Restart = supervisor.Policy{InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}
+		var crashNext atomic.Bool
+		ex := start(t, WithDependency("db", p), WithFaultHook(func(s Site, _ string) {
+			if s == SiteBreaker && crashNext.CompareAndSwap(true, false) {
+				panic("breaker late")
+			}
+		}))
+		_, _ = Do(t.Context(), ex, "db", fail)
+		synctest.Wait()
+		_, err := Do(t.Context(), ex, "db", ok(1))
+		require.ErrorIs(t, err, ErrCircuitOpen)
+		c := (*ex.deps.Load())["db"].rejectCache.Load()
+		require.NotNil(t, c)
+		require.NotNil(t, c.timer, "a one-second period has a timer")
+		require.True(t, c.timer.Stop(), "it had not fired") // as if it were late
+		crashNext.Store(true)                               // the move to half-open crashes: the view stays OPEN 100 ms longer
+		time.Sleep(time.Second + 10*time.Millisecond)
+		late := 0
+		for {
+			_, err := Do(t.Context(), ex, "db", ok(1))
+			if err == nil {
+				break
+			}
+			require.ErrorIs(t, err, ErrCircuitOpen)
+			late++
+			require.Less(t, late, 64)
+		}
+		assert.Positive(t, late, "the entry without its timer was used")
+		st, _ := ex.Stats("db")
+		assert.Equal(t, uint64(1+late), st.ShortCircuited, "the call that read the clock and ran is not counted as one")
 	})
 }

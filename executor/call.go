@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/warden-go/warden/actors/breaker"
@@ -184,15 +185,20 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 		d.counts[outRejected].Add(1)
 		return nil, err
 	}
-	mono := d.monoNow()
 	v := d.breaker.View()
-	if c := d.rejectCache.Load(); c != nil && c.view == v && mono < c.until && mono/int64(time.Millisecond) == c.ms {
-		// The breaker's verdict on this view still holds: rejected,
-		// with the same error, without a word to the breaker.
-		d.shed.Add(1)
-		d.events.rejected(d, c.err)
-		return nil, c.err
+	if c := d.rejectCache.Load(); c != nil && c.view == v {
+		// The breaker's verdict on this view may still hold. Far from
+		// the end of the open period the clock is not read, but every
+		// 64th call reads it: the end is seen by the period's timer, or
+		// by one call in 64 should the timer be late.
+		n := d.shed.Add(1)
+		if (!c.exact.Load() && n%64 != 0) || d.monoNow() < c.until {
+			d.events.rejected(d, c.err)
+			return nil, c.err
+		}
+		d.shed.Add(^uint64(0)) // not rejected after all
 	}
+	mono := d.monoNow()
 	now := d.epoch.Add(time.Duration(mono))
 	a := v.Admit(now)
 	if a.Verdict == breaker.Rejected {
@@ -258,28 +264,49 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 }
 
 // rejection is the error for a call the breaker turns away, kept for the
-// calls that follow: while the view is the same, its verdict holds
-// (Admission.Until) and the millisecond is the same, they share it, so
-// rejecting allocates nothing and RetryAfter stays exact to the
-// millisecond.
+// calls that follow: while the view is the same, its verdict holds until
+// Admission.Until, and they share the error (its RetryAfter reads the
+// clock), so rejecting allocates nothing. An open period gets one timer,
+// which marks the entry exact shortly before the period ends; until then
+// submit rejects from the entry without reading the clock.
 func (d *dependency) rejection(v *breaker.View, a breaker.Admission, now time.Time) *messages.CircuitOpenError {
-	mono := d.mono(now)
-	ms := mono / int64(time.Millisecond)
-	if c := d.rejectCache.Load(); c != nil && c.view == v && c.ms == ms && mono < c.until {
+	old := d.rejectCache.Load()
+	if old != nil && old.view == v {
+		return old.err
+	}
+	c := &rejection{view: v, until: math.MaxInt64, err: v.OpenError(a)}
+	if !a.Until.IsZero() {
+		c.until = d.mono(a.Until)
+		if left := time.Duration(c.until - d.mono(now)); left > exactWindow {
+			c.timer = time.AfterFunc(left-exactWindow, func() { c.exact.Store(true) })
+		} else {
+			c.exact.Store(true)
+		}
+	}
+	if !d.rejectCache.CompareAndSwap(old, c) {
+		c.stop() // another caller's entry stands
 		return c.err
 	}
-	until := int64(math.MaxInt64)
-	if !a.Until.IsZero() {
-		until = d.mono(a.Until)
-	}
-	err := v.OpenError(a)
-	d.rejectCache.Store(&rejection{view: v, ms: ms, until: until, err: err})
-	return err
+	old.stop()
+	return c.err
 }
+
+// exactWindow is how long before the end of an open period the rejection
+// cache goes back to reading the clock on every call, so a timer late by
+// less than this changes nothing.
+const exactWindow = 5 * time.Millisecond
 
 type rejection struct {
 	view  *breaker.View
-	ms    int64 // the millisecond of the dependency's clock it was made in
 	until int64 // on the dependency's clock: when the verdict stops holding
 	err   *messages.CircuitOpenError
+	exact atomic.Bool // near until: compare with the clock on every call
+	timer *time.Timer // sets exact; nil when exact from the start or no end
+}
+
+// stop stops the entry's timer, if any; c may be nil.
+func (c *rejection) stop() {
+	if c != nil && c.timer != nil {
+		c.timer.Stop()
+	}
 }

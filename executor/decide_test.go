@@ -125,14 +125,15 @@ func TestDecideTimeoutNamesItsBudget(t *testing.T) {
 }
 
 func TestRetryRefusedKeepsTheRootCause(t *testing.T) {
-	open := &messages.CircuitOpenError{Name: "db", RetryAfter: time.Second}
+	until := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	open := &messages.CircuitOpenError{Name: "db", Until: until}
 	last := fmt.Errorf("status 503")
 	o, err := retryRefused(open, last, 3)
 	assert.ErrorIs(t, err, ErrCircuitOpen)
 	assert.ErrorIs(t, err, last)
 	var ce *CircuitOpenError
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, time.Second, ce.RetryAfter)
+	assert.Equal(t, until, ce.Until)
 	assert.Equal(t, outFailed, o, "it ran: failed, not short-circuited")
 	assert.Equal(t, `warden: circuit open for "db" after 3 attempts: status 503`, err.Error())
 

@@ -189,6 +189,9 @@ func (d *dependency) close(err error, force bool) bool {
 		close(d.closedCh)
 	}
 	d.closeMu.Unlock()
+	if first {
+		d.rejectCache.Swap(nil).stop()
+	}
 	if !first && !force {
 		return false
 	}

@@ -72,6 +72,7 @@ func (e *TimeoutError) Is(target error) bool {
 
 // CircuitOpenError reports a call turned away by an open breaker, or by a
 // half-open breaker with no probe permit left. It matches ErrCircuitOpen.
+// Calls turned away by the same open period may share one error.
 type CircuitOpenError struct {
 	// Name is the dependency whose breaker is open.
 	Name string
@@ -80,14 +81,24 @@ type CircuitOpenError struct {
 	FailureCount int
 	// LastFailure is when the last failure was recorded.
 	LastFailure time.Time
-	// RetryAfter is how long until the breaker admits a probe; zero when a
-	// probe may be tried now or the breaker was forced open.
-	RetryAfter time.Duration
+	// Until is when the open period ends and the breaker admits a probe,
+	// on the real clock (time.Now); zero when a probe may be tried as soon
+	// as one in flight reports, or when the breaker was forced open.
+	Until time.Time
+}
+
+// RetryAfter is how long from now until the breaker admits a probe: zero
+// once Until has passed, or when Until is zero.
+func (e *CircuitOpenError) RetryAfter() time.Duration {
+	if e.Until.IsZero() {
+		return 0
+	}
+	return max(time.Until(e.Until), 0)
 }
 
 func (e *CircuitOpenError) Error() string {
-	if e.RetryAfter > 0 {
-		return fmt.Sprintf("warden: circuit open for %q, retry after %s", e.Name, e.RetryAfter)
+	if left := e.RetryAfter(); left > 0 {
+		return fmt.Sprintf("warden: circuit open for %q, retry after %s", e.Name, left.Round(time.Millisecond))
 	}
 	return fmt.Sprintf("warden: circuit open for %q", e.Name)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -42,16 +43,25 @@ func TestTimeoutErrorMatching(t *testing.T) {
 }
 
 func TestCircuitOpenError(t *testing.T) {
-	last := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := error(&CircuitOpenError{Name: "payments", FailureCount: 5, LastFailure: last, RetryAfter: time.Second})
-	assert.ErrorIs(t, err, ErrCircuitOpen)
-	assert.NotErrorIs(t, err, ErrTimeout)
-	var ce *CircuitOpenError
-	require.ErrorAs(t, fmt.Errorf("wrapped: %w", err), &ce)
-	assert.Equal(t, 5, ce.FailureCount)
-	assert.Equal(t, last, ce.LastFailure)
-	assert.Equal(t, `warden: circuit open for "payments", retry after 1s`, err.Error())
-	assert.Equal(t, `warden: circuit open for "payments"`, (&CircuitOpenError{Name: "payments"}).Error())
+	synctest.Test(t, func(t *testing.T) {
+		last := time.Now().Add(-time.Minute)
+		err := error(&CircuitOpenError{Name: "payments", FailureCount: 5, LastFailure: last, Until: time.Now().Add(time.Second)})
+		assert.ErrorIs(t, err, ErrCircuitOpen)
+		assert.NotErrorIs(t, err, ErrTimeout)
+		var ce *CircuitOpenError
+		require.ErrorAs(t, fmt.Errorf("wrapped: %w", err), &ce)
+		assert.Equal(t, 5, ce.FailureCount)
+		assert.Equal(t, last, ce.LastFailure)
+		assert.Equal(t, `warden: circuit open for "payments", retry after 1s`, err.Error())
+		time.Sleep(400 * time.Millisecond)
+		assert.Equal(t, 600*time.Millisecond, ce.RetryAfter(), "it counts down")
+		assert.Equal(t, `warden: circuit open for "payments", retry after 600ms`, err.Error())
+		time.Sleep(time.Second)
+		assert.Zero(t, ce.RetryAfter(), "the period is over: never negative")
+		assert.Equal(t, `warden: circuit open for "payments"`, err.Error())
+		assert.Zero(t, (&CircuitOpenError{Name: "payments"}).RetryAfter())
+		assert.Equal(t, `warden: circuit open for "payments"`, (&CircuitOpenError{Name: "payments"}).Error())
+	})
 }
 
 func TestRetryErrorUnwrapsToLast(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 type Breaker struct {
 	name         string
 	clock        func() time.Time
+	ownClock     bool // clock is not time.Now: see CircuitOpenError.Until
 	onTransition func(Transition)
 
 	mu sync.Mutex
@@ -35,6 +36,7 @@ type Option interface {
 
 type options struct {
 	clock        func() time.Time
+	ownClock     bool
 	seed         uint64
 	seeded       bool
 	onTransition func(Transition)
@@ -46,11 +48,13 @@ func (f optionFunc) apply(o *options) { f(o) }
 
 // WithClock makes the breaker read the time from now instead of time.Now,
 // so tests can move time by hand. now must be safe for concurrent use if
-// the breaker is used concurrently. A nil now keeps time.Now.
+// the breaker is used concurrently. A nil now keeps time.Now. The Until of
+// a rejection's error stays on the real clock: the open period left on
+// now's clock, from time.Now.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(o *options) {
 		if now != nil {
-			o.clock = now
+			o.clock, o.ownClock = now, true
 		}
 	})
 }
@@ -88,7 +92,7 @@ func New(name string, p Policy, opts ...Option) (*Breaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Breaker{name: name, clock: o.clock, onTransition: o.onTransition, m: m}, nil
+	return &Breaker{name: name, clock: o.clock, ownClock: o.ownClock, onTransition: o.onTransition, m: m}, nil
 }
 
 // Name returns the name given to New.
@@ -155,7 +159,13 @@ func (b *Breaker) Allow() (Permit, error) {
 	if !d.Allowed {
 		s := b.m.Snapshot(now)
 		rejected = &messages.CircuitOpenError{Name: b.name, FailureCount: s.TripFailures,
-			LastFailure: s.LastFailure, RetryAfter: d.RetryAfter}
+			LastFailure: s.LastFailure}
+		if d.RetryAfter > 0 {
+			rejected.Until = now.Add(d.RetryAfter)
+			if b.ownClock {
+				rejected.Until = time.Now().Add(d.RetryAfter) // Until is on the real clock
+			}
+		}
 	}
 	handed := false
 	if d.Permit.Probe {

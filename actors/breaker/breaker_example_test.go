@@ -34,7 +34,7 @@ func ExampleBreaker_Execute() {
 	err = b.Execute(ctx, query)
 	var open *messages.CircuitOpenError
 	if errors.As(err, &open) {
-		fmt.Printf("rejected after %d failures, retry after %s\n", open.FailureCount, open.RetryAfter)
+		fmt.Printf("rejected after %d failures, retry after %s\n", open.FailureCount, open.RetryAfter().Round(time.Second))
 	}
 	now = now.Add(20 * time.Second)
 	fmt.Println(b.Execute(ctx, func(context.Context) error { return nil }), b.State())

@@ -85,10 +85,11 @@ func (v *View) Admit(now time.Time) Admission {
 
 // OpenError is the error for a call that Admit rejects: a
 // *messages.CircuitOpenError with the breaker's name, the failure run that
-// tripped it, the last failure and how long until a probe may run.
+// tripped it, the last failure and when a probe may run. It holds for
+// every call the same verdict turns away.
 func (v *View) OpenError(a Admission) *messages.CircuitOpenError {
 	return &messages.CircuitOpenError{
-		Name: v.Name, FailureCount: v.TripFailures, LastFailure: v.LastFailure, RetryAfter: a.RetryAfter,
+		Name: v.Name, FailureCount: v.TripFailures, LastFailure: v.LastFailure, Until: a.Until,
 	}
 }
 
