@@ -188,15 +188,17 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 	v := d.breaker.View()
 	if c := d.rejectCache.Load(); c != nil && c.view == v {
 		// The breaker's verdict on this view may still hold. Far from
-		// the end of the open period the clock is not read, but every
-		// 64th call reads it: the end is seen by the period's timer, or
-		// by one call in 64 should the timer be late.
-		n := d.shed.Add(1)
+		// the end of the open period the clock is not read, but one call
+		// in 64 on each stripe of shed reads it: the end is seen by the
+		// period's timer, or by those calls should the timer be late.
+		n := d.shed.add(1)
 		if (!c.exact.Load() && n%64 != 0) || d.monoNow() < c.until {
-			d.events.rejected(d, c.err)
+			if d.events.q != nil {
+				d.events.rejected(d, c.err)
+			}
 			return nil, c.err
 		}
-		d.shed.Add(^uint64(0)) // not rejected after all
+		d.shed.add(^uint64(0)) // not rejected after all
 	}
 	mono := d.monoNow()
 	now := d.epoch.Add(time.Duration(mono))
@@ -204,7 +206,7 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 	if a.Verdict == breaker.Rejected {
 		// Counted once, in shed alone, which stands for both a
 		// submission and a short circuit.
-		d.shed.Add(1)
+		d.shed.add(1)
 		err := d.rejection(v, a, now)
 		d.events.rejected(d, err)
 		return nil, err

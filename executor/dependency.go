@@ -65,12 +65,14 @@ type dependency struct {
 	retries   atomic.Uint64
 	abandoned atomic.Uint64
 	restarts  atomic.Uint64
-	// shed counts calls an open breaker turned away at admission: the
-	// one counter that path writes, on a cache line of its own.
+	// shed counts calls an open breaker turned away at admission, the
+	// one counter that path writes, striped so callers rejected at once
+	// do not contend; it and rejectCache, which that path reads, sit
+	// away from the counters the success path writes.
 	_           [64]byte
-	shed        atomic.Uint64
-	_           [56]byte
+	shed        striped
 	rejectCache atomic.Pointer[rejection]
+	_           [64]byte
 
 	closeErr  atomic.Pointer[error] // set once: ErrShutdown or ErrDependencyDown
 	closeMu   sync.Mutex
@@ -95,6 +97,7 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		stopped:  make(chan struct{}),
 	}
 	d.handle.d = d
+	d.shed.init()
 	d.slots.init(d, p.Pool.Workers+p.Pool.Queue)
 	d.dog.init(d)
 	var err error

@@ -95,7 +95,7 @@ func (ex *Executor) Snapshot() []Stats {
 func (d *dependency) stats() Stats {
 	v := d.breaker.View()
 	inFlight, waiting := d.countJobs()
-	shed := d.shed.Load()
+	shed := d.shed.load()
 	dropped, panics := d.events.q.counts()
 	return Stats{
 		Dependency:          d.name,
