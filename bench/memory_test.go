@@ -40,12 +40,14 @@ func settledHeap() uint64 {
 	return h
 }
 
+// heap is the memory held after a collection: the live heap and the
+// goroutines' stacks.
 func heap() uint64 {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+	return m.HeapAlloc + m.StackInuse
 }
 
 // pendRetries submits n jobs whose first attempt fails and whose retry
@@ -126,9 +128,10 @@ func BenchmarkMemoryPendingRetries(b *testing.B) {
 	b.ReportMetric(bytes/runs/(1<<20), "MB/100k-retries")
 }
 
-// BenchmarkMemoryIdleDependency reports the heap held per idle registered
-// dependency, with 1,000 registered under the default policy; every
-// executor stays up until all are measured, as above.
+// BenchmarkMemoryIdleDependency reports the memory (heap and stacks)
+// held per idle registered dependency, with 1,000 registered under the
+// default policy; every executor stays up until all are measured, as
+// above.
 func BenchmarkMemoryIdleDependency(b *testing.B) {
 	const n = 1000
 	var perDep, perExecutor, goroutines float64

@@ -251,6 +251,9 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 			j.stopWatch() // it ended meanwhile, before the watch was stored
 		}
 	}
+	if !d.poolUp.Load() {
+		d.startPool()
+	}
 	d.watch(j, j.deadline)
 	if err := d.closedErr(); err != nil { // lost a race with close
 		j.end(s.gen(), err, outFailed)

@@ -3,7 +3,9 @@ package executor
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -58,5 +60,32 @@ func TestGoFuture(t *testing.T) {
 		assert.True(t, ok)
 		assert.NoError(t, err)
 		assert.Equal(t, "late", v)
+	})
+}
+
+// A dependency starts its workers at its first call: one registered and
+// never called holds no goroutine, and a rejected call starts none.
+func TestWorkersStartAtTheFirstCall(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p := fast()
+		p.Pool.Workers = 3
+		ex := start(t, WithDependency("db", p), WithDependency("idle", p))
+		n := runtime.NumGoroutine()
+		assert.Zero(t, ex.Gauges().Workers)
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := Do(cancelled, ex, "idle", ok(1))
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Zero(t, ex.Gauges().Workers, "a call turned away starts no worker")
+		_, err = Do(context.Background(), ex, "db", ok(1))
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.Equal(t, int64(3), ex.Gauges().Workers, "db's pool, not idle's")
+		assert.Equal(t, n+3, runtime.NumGoroutine())
+		for range 10 {
+			_, err := Do(context.Background(), ex, "db", ok(1))
+			require.NoError(t, err)
+		}
+		assert.Equal(t, int64(3), ex.Gauges().Workers, "started once")
 	})
 }

@@ -47,6 +47,7 @@ type dependency struct {
 	workerMu    sync.Mutex   // orders starting workers against stopping them
 	stopping    bool         // no more workers start
 	liveWorkers atomic.Int64 // reading the queue
+	poolUp      atomic.Bool  // the workers were started, at the first call
 	stuck       atomic.Int64 // abandoned in a function that ignored its deadline
 	running     atomic.Int64 // jobs in phaseRunning
 	dog         watchdog
@@ -132,9 +133,6 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 	<-d.sup.Ready()
 	<-d.breaker.Ready()
 	<-d.retrier.Ready()
-	for range p.Pool.Workers {
-		d.startWorker()
-	}
 	return d, nil
 }
 

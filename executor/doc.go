@@ -27,8 +27,8 @@
 // Per dependency, a breaker actor alone owns the breaker's state machine
 // and publishes an immutable view that callers admit from without a
 // message; a retrier actor owns the schedule of pending retries with one
-// timer for the earliest; a fixed pool of worker goroutines reads the
-// dependency's job channel; a watchdog (one timer per dependency) ends
+// timer for the earliest; a fixed pool of worker goroutines, started at
+// the first call, reads the dependency's job channel; a watchdog (one timer per dependency) ends
 // every attempt at its deadline, whatever its function does, and replaces
 // a worker stuck in a function that ignores its context; a supervisor
 // actor restarts the actors and workers that crash and, past its restart

@@ -30,8 +30,9 @@ const (
 // at most Workers + Queue are in flight (running, queued or waiting to
 // retry); more are rejected at once with ErrRejected.
 type Pool struct {
-	// Workers is the number of worker goroutines. Zero means
-	// DefaultWorkers. Each runs one job at a time.
+	// Workers is the number of worker goroutines, started at the
+	// dependency's first call. Zero means DefaultWorkers. Each runs one
+	// job at a time.
 	Workers int
 	// Queue is the number of jobs that may wait beyond the running ones.
 	// Zero means DefaultQueue.

@@ -22,10 +22,28 @@ type worker struct {
 	rng *rand.Rand
 }
 
+// startPool starts the workers, once, at the first call admitted: until
+// then the dependency holds no goroutine.
+func (d *dependency) startPool() {
+	d.workerMu.Lock()
+	defer d.workerMu.Unlock()
+	if d.poolUp.Load() || d.stopping {
+		return
+	}
+	for range d.policy.Pool.Workers {
+		d.startWorkerLocked()
+	}
+	d.poolUp.Store(true)
+}
+
 // startWorker adds a worker to the pool.
 func (d *dependency) startWorker() {
 	d.workerMu.Lock()
 	defer d.workerMu.Unlock()
+	d.startWorkerLocked()
+}
+
+func (d *dependency) startWorkerLocked() {
 	if d.stopping {
 		return
 	}
@@ -137,7 +155,11 @@ func (w *worker) finishAttempt(j *job, running state, token uint64, due int64, a
 	end := d.monoNow()
 	d.attemptOver()
 	a.timedOut = end >= due
-	d.afterAttempt(j, mkState(running.gen(), running.attempt(), 0, phaseSettling), a, end, w.rng.Float64())
+	rnd := 0.0 // the jitter of a retry's delay: a success has no retry
+	if a.err != nil || a.timedOut {
+		rnd = w.rng.Float64()
+	}
+	d.afterAttempt(j, mkState(running.gen(), running.attempt(), 0, phaseSettling), a, end, rnd)
 	return mine
 }
 
