@@ -40,7 +40,9 @@ type dependency struct {
 	events *observer
 
 	// queue is the job channel. It holds at most one job per slot and
-	// one stop signal per worker, so a send never blocks.
+	// one stop signal per worker, so a send never blocks. It is made with
+	// the workers, at the first call: read it only once poolUp is true,
+	// or under workerMu.
 	queue       chan *job
 	slots       slots
 	workers     sync.WaitGroup
@@ -68,12 +70,12 @@ type dependency struct {
 	restarts  atomic.Uint64
 	// shed counts calls an open breaker turned away at admission, the
 	// one counter that path writes, striped so callers rejected at once
-	// do not contend; it and rejectCache, which that path reads, sit
-	// away from the counters the success path writes.
+	// do not contend. It, rejectCache and the close state that follows,
+	// which that path reads and only closing writes, sit away from the
+	// counters the success path writes.
 	_           [64]byte
 	shed        striped
 	rejectCache atomic.Pointer[rejection]
-	_           [64]byte
 
 	closeErr  atomic.Pointer[error] // set once: ErrShutdown or ErrDependencyDown
 	closeMu   sync.Mutex
@@ -91,14 +93,12 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		policy:   p,
 		epoch:    ex.epoch,
 		events:   ex.events,
-		queue:    make(chan *job, 2*p.Pool.Workers+p.Pool.Queue),
 		rng:      rand.New(rand.NewPCG(ex.seed(), ex.seed())),
 		drained:  make(chan struct{}),
 		closedCh: make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
 	d.handle.d = d
-	d.shed.init()
 	d.slots.init(d, p.Pool.Workers+p.Pool.Queue)
 	d.dog.init(d)
 	var err error

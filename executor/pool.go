@@ -30,6 +30,7 @@ func (d *dependency) startPool() {
 	if d.poolUp.Load() || d.stopping {
 		return
 	}
+	d.queue = make(chan *job, 2*d.policy.Pool.Workers+d.policy.Pool.Queue)
 	for range d.policy.Pool.Workers {
 		d.startWorkerLocked()
 	}

@@ -115,7 +115,7 @@ func (d *dependency) stats() Stats {
 		AbandonedWorkers:    d.stuck.Load(),
 		Restarts:            d.restarts.Load(),
 		InFlight:            int64(inFlight),
-		Queued:              len(d.queue),
+		Queued:              d.queued(),
 		PendingRetries:      d.retrier.Pending(),
 		WaitingForProbe:     waiting,
 		FailureRate:         v.FailureRate,
@@ -139,4 +139,12 @@ func (d *dependency) countJobs() (inFlight, waitingForProbe int) {
 		inFlight++
 	}
 	return inFlight, waitingForProbe
+}
+
+// queued is the number of jobs in the job channel.
+func (d *dependency) queued() int {
+	if !d.poolUp.Load() {
+		return 0
+	}
+	return len(d.queue)
 }

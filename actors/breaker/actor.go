@@ -101,7 +101,7 @@ type Actor struct {
 	failuresSeen uint64 // the actor's
 
 	name  string
-	gate  *actorkit.Gate
+	gate  actorkit.Gate
 	alarm actorkit.Alarm // for the next time-driven transition
 }
 
@@ -118,7 +118,7 @@ type (
 // NewActor returns a breaker actor for a valid policy; an invalid one
 // returns an error matching messages.ErrInvalidPolicy.
 func NewActor(name string, p Policy, opts ...ActorOption) (*Actor, error) {
-	a := &Actor{name: name, gate: actorkit.NewGate()}
+	a := &Actor{name: name}
 	for _, o := range opts {
 		o.apply(&a.cfg)
 	}

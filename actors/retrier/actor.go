@@ -45,7 +45,7 @@ type Actor struct {
 
 	schedule schedule       // the actor's alone
 	alarm    actorkit.Alarm // for the earliest retry
-	gate     *actorkit.Gate
+	gate     actorkit.Gate
 }
 
 type (
@@ -59,7 +59,7 @@ type (
 
 // NewActor returns a retrier actor with an empty schedule.
 func NewActor(opts ...ActorOption) *Actor {
-	a := &Actor{gate: actorkit.NewGate()}
+	a := &Actor{}
 	for _, o := range opts {
 		o.apply(&a.cfg)
 	}

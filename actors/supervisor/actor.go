@@ -52,7 +52,7 @@ type Supervisor struct {
 	escalated bool
 	names     map[string]string // PID id -> child name
 
-	gate *actorkit.Gate
+	gate actorkit.Gate
 
 	mu     sync.Mutex // guards the pending restarts
 	timers map[*time.Timer]struct{}
@@ -79,7 +79,6 @@ func New(p Policy, children []Child, cfg Config) (*Supervisor, error) {
 		rng:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		names:     map[string]string{},
 		timers:    map[*time.Timer]struct{}{},
-		gate:      actorkit.NewGate(),
 	}, nil
 }
 

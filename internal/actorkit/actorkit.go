@@ -13,17 +13,19 @@ import (
 )
 
 // Gate is the way in to one actor. Until the actor has started (Bind)
-// and after Close, Send sends nothing. It is safe for concurrent use.
+// and after Close, Send sends nothing. The zero value is a gate for an
+// actor not yet started; a Gate must not be copied. It is safe for
+// concurrent use.
 type Gate struct {
 	mu     sync.RWMutex
 	closed bool
 	root   *actor.RootContext
 	self   *actor.PID
-	ready  chan struct{}
+	ready  chan struct{} // made by Ready before Bind, let go by Bind
 }
 
-// NewGate returns a gate for an actor not yet started.
-func NewGate() *Gate { return &Gate{ready: make(chan struct{})} }
+// started is the Ready of every gate already bound.
+var started = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Bind records the actor's PID at its first start; later starts (after a
 // restart) change nothing.
@@ -32,12 +34,25 @@ func (g *Gate) Bind(ctx actor.Context) {
 	defer g.mu.Unlock()
 	if g.self == nil {
 		g.root, g.self = ctx.ActorSystem().Root, ctx.Self()
-		close(g.ready)
+		if g.ready != nil {
+			close(g.ready)
+			g.ready = nil
+		}
 	}
 }
 
 // Ready is closed once the actor has started.
-func (g *Gate) Ready() <-chan struct{} { return g.ready }
+func (g *Gate) Ready() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.self != nil {
+		return started
+	}
+	if g.ready == nil {
+		g.ready = make(chan struct{})
+	}
+	return g.ready
+}
 
 // Send sends msg to the actor; it reports false, and sends nothing, before
 // the actor started or once the gate is closed. It never blocks.

@@ -34,11 +34,18 @@ func TestGateSendsOnlyBetweenStartAndClose(t *testing.T) {
 		sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 			return slog.New(slog.DiscardHandler)
 		}))
-		g := NewGate()
+		g := new(Gate)
 		assert.False(t, g.Send("early"), "not started")
+		ready := g.Ready()
+		select {
+		case <-ready:
+			t.Fatal("ready before the actor started")
+		default:
+		}
 		c := &counter{g: g, got: make(chan any, 4)}
 		pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return c }))
-		<-g.Ready()
+		<-ready
+		<-g.Ready() // asked after the start: closed as well
 		require.True(t, g.Send("hello"))
 		assert.Equal(t, "hello", <-c.got)
 		g.Close()
