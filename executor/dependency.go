@@ -113,8 +113,8 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 	}
 	d.retrier = retrier.NewActor(retrier.WithActorGauges(&ex.actors, &ex.timers))
 	d.sup, err = supervisor.New(p.Restart, []supervisor.Child{
-		{Name: "breaker", Props: d.breaker.Props()},
-		{Name: "retrier", Props: d.retrier.Props()},
+		{Name: "breaker", Props: d.breaker.Props().Configure(actor.WithDispatcher(ex.dispatcher))},
+		{Name: "retrier", Props: d.retrier.Props().Configure(actor.WithDispatcher(ex.dispatcher))},
 	}, supervisor.Config{
 		OnRestart: func(child string, dec supervisor.Decision, reason any) {
 			d.restarts.Add(1)
@@ -129,7 +129,7 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.supPID = ex.system.Root.SpawnPrefix(d.sup.Props(), "warden/"+name+"/")
+	d.supPID = ex.system.Root.SpawnPrefix(d.sup.Props().Configure(actor.WithDispatcher(ex.dispatcher)), "warden/"+name+"/")
 	<-d.sup.Ready()
 	<-d.breaker.Ready()
 	<-d.retrier.Ready()

@@ -36,7 +36,10 @@
 // most Workers + Queue of them), each a small state machine with one
 // atomic state word and one way to end; after each attempt a pure
 // decision says whether the breaker hears of it, whether and when to
-// retry, and otherwise how the job ends.
+// retry, and otherwise how the job ends. The actors of all dependencies
+// run on the executor's own goroutines, at most four per processor, which
+// stay (with their grown stacks) until Shutdown, rather than on a new
+// goroutine each time an idle actor gets a message.
 //
 // By default the breaker counts every attempt and each retry asks it
 // again (Policy.BreakerCounts PerAttempt); PerJob counts one outcome per

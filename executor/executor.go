@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/eventstream"
 
 	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/internal/actorkit"
 	"github.com/warden-go/warden/messages"
 )
 
@@ -26,6 +28,9 @@ type Executor struct {
 	system    *actor.ActorSystem
 	ownSystem bool
 	epoch     time.Time
+	// dispatcher runs the executor's actors on long-lived goroutines,
+	// at most dispatchers per processor.
+	dispatcher *actorkit.Dispatcher
 
 	deps    atomic.Pointer[map[string]*dependency] // copy on write
 	mu      sync.Mutex                             // serialises Register and Shutdown; guards retired
@@ -43,6 +48,14 @@ type Executor struct {
 	lastDeadLetter atomic.Int64 // on the executor's clock
 }
 
+// dispatchers is the number of long-lived goroutines per processor that
+// run the executor's actors; actorThroughput is the number of messages an
+// actor takes in one run, protoactor's default.
+const (
+	dispatchers     = 4
+	actorThroughput = 300
+)
+
 // deadLetterThrottle is how long protoactor's dead-letter throttle keeps
 // a goroutine after a dead letter, in an actor system the executor owns.
 const deadLetterThrottle = 50 * time.Millisecond
@@ -52,7 +65,8 @@ const deadLetterThrottle = 50 * time.Millisecond
 // matching ErrInvalidPolicy that names every bad field; nothing is left
 // running then.
 func New(opts ...Option) (*Executor, error) {
-	ex := &Executor{shutdownDone: make(chan struct{}), epoch: time.Now()}
+	ex := &Executor{shutdownDone: make(chan struct{}), epoch: time.Now(),
+		dispatcher: actorkit.NewDispatcher(dispatchers*runtime.GOMAXPROCS(0), actorThroughput)}
 	for _, o := range opts {
 		o.apply(&ex.cfg)
 	}
@@ -291,6 +305,7 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 		d.stop(grace)
 	}
 	ex.events.q.close()
+	ex.dispatcher.Close()
 	if ex.ownSystem {
 		ex.system.EventStream.Unsubscribe(ex.deadLetters)
 		// protoactor's dead-letter throttle keeps a goroutine for its
