@@ -166,6 +166,42 @@ func TestWrappers(t *testing.T) {
 	assert.False(t, ok)
 }
 
+// asForwarder hands errors.As to the error it holds, without Unwrap.
+type asForwarder struct{ err error }
+
+func (e asForwarder) Error() string      { return "forwarder" }
+func (e asForwarder) As(target any) bool { return errors.As(e.err, target) }
+
+// The marks are found wherever errors.As finds them: through %w chains,
+// errors.Join and an As method, and without allocating on a plain chain.
+func TestMarksAreFoundInTheWholeTree(t *testing.T) {
+	p := Permanent(io.EOF)
+	r := RetryAfter(time.Second, io.EOF)
+	for _, tc := range []struct {
+		name      string
+		err       error
+		permanent bool
+		delay     bool
+	}{
+		{"nil", nil, false, false},
+		{"chain", fmt.Errorf("a: %w", fmt.Errorf("b: %w", p)), true, false},
+		{"join", errors.Join(io.EOF, fmt.Errorf("x: %w", r)), false, true},
+		{"both joined", errors.Join(p, r), true, true},
+		{"multiple %w", fmt.Errorf("%w and %w", io.EOF, p), true, false},
+		{"As method", asForwarder{fmt.Errorf("y: %w", r)}, false, true},
+		{"unmarked", fmt.Errorf("z: %w", io.EOF), false, false},
+	} {
+		assert.Equal(t, tc.permanent, IsPermanent(tc.err), tc.name)
+		_, ok := RequestedDelay(tc.err)
+		assert.Equal(t, tc.delay, ok, tc.name)
+	}
+	chain := fmt.Errorf("a: %w", fmt.Errorf("b: %w", r))
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		_ = IsPermanent(chain)
+		_, _ = RequestedDelay(chain)
+	}))
+}
+
 type netTimeout struct{ timeout bool }
 
 func (e netTimeout) Error() string   { return "net" }

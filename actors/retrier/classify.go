@@ -30,9 +30,40 @@ func Permanent(err error) error {
 
 // IsPermanent reports whether err, or an error it wraps, was marked with
 // Permanent.
-func IsPermanent(err error) bool {
-	var p *permanentError
-	return errors.As(err, &p)
+func IsPermanent(err error) bool { return find[permanentError](err) != nil }
+
+// find returns the first error of type *E in err's tree, as errors.As
+// would, without the allocation of errors.As's target, since it runs for
+// every failed attempt. At an error with an As method of its own it hands
+// the search to errors.As.
+func find[E any, P interface {
+	*E
+	error
+}](err error) P {
+	for err != nil {
+		switch e := err.(type) {
+		case P:
+			return e
+		case interface{ As(any) bool }:
+			var t P
+			if errors.As(err, &t) {
+				return t
+			}
+			return nil
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if t := find[E, P](inner); t != nil {
+					return t
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // retryAfterError asks for a retry after a delay, such as an HTTP 429's
@@ -60,8 +91,7 @@ func RetryAfter(d time.Duration, err error) error {
 
 // RequestedDelay returns the delay asked for with RetryAfter, if any.
 func RequestedDelay(err error) (time.Duration, bool) {
-	var r *retryAfterError
-	if errors.As(err, &r) {
+	if r := find[retryAfterError](err); r != nil {
 		return r.delay, true
 	}
 	return 0, false
