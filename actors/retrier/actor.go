@@ -1,7 +1,6 @@
 package retrier
 
 import (
-	"container/heap"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -120,12 +119,12 @@ func (in *instance) Receive(ctx actor.Context) {
 		a.schedule = nil
 	case scheduleMsg:
 		a.pending.Add(1)
-		heap.Push(&a.schedule, entry(m))
+		a.schedule.push(entry(m))
 		a.fireDue(time.Now())
 	case expediteMsg:
 		for i, e := range a.schedule {
 			if e.due == m.due {
-				heap.Remove(&a.schedule, i)
+				a.schedule.remove(i)
 				a.callDue(e)
 				break
 			}
@@ -144,7 +143,7 @@ func (in *instance) Receive(ctx actor.Context) {
 // actor calls it again.
 func (a *Actor) fireDue(now time.Time) {
 	for len(a.schedule) > 0 && !a.schedule[0].at.After(now) {
-		e := heap.Pop(&a.schedule).(entry)
+		e := a.schedule.pop()
 		a.callDue(e)
 	}
 	a.arm(now)
@@ -154,7 +153,7 @@ func (a *Actor) callDue(e entry) {
 	called := false
 	defer func() {
 		if !called {
-			heap.Push(&a.schedule, e)
+			a.schedule.push(e)
 		}
 	}()
 	e.due.Due()
@@ -175,17 +174,62 @@ type entry struct {
 	due Due
 }
 
-// schedule is a min-heap of entries by time.
+// schedule is a min-heap of entries by time. Its methods are typed, not
+// container/heap's, whose Push and Pop box every entry in an interface:
+// an allocation each per retry.
 type schedule []entry
 
-func (s schedule) Len() int           { return len(s) }
-func (s schedule) Less(i, j int) bool { return s[i].at.Before(s[j].at) }
-func (s schedule) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
-func (s *schedule) Push(x any)        { *s = append(*s, x.(entry)) }
-func (s *schedule) Pop() any {
-	old := *s
-	e := old[len(old)-1]
-	old[len(old)-1] = entry{}
-	*s = old[:len(old)-1]
+func (s schedule) less(i, j int) bool { return s[i].at.Before(s[j].at) }
+
+func (s *schedule) push(e entry) {
+	*s = append(*s, e)
+	s.up(len(*s) - 1)
+}
+
+// pop takes the earliest entry off; s must not be empty.
+func (s *schedule) pop() entry {
+	return s.remove(0)
+}
+
+// remove takes entry i off.
+func (s *schedule) remove(i int) entry {
+	h := *s
+	n := len(h) - 1
+	e := h[i]
+	h[i] = h[n]
+	h[n] = entry{}
+	*s = h[:n]
+	if i < n {
+		s.down(i)
+		s.up(i)
+	}
 	return e
+}
+
+func (s schedule) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !s.less(i, parent) {
+			return
+		}
+		s[i], s[parent] = s[parent], s[i]
+		i = parent
+	}
+}
+
+func (s schedule) down(i int) {
+	for {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < len(s) && s.less(l, least) {
+			least = l
+		}
+		if r < len(s) && s.less(r, least) {
+			least = r
+		}
+		if least == i {
+			return
+		}
+		s[i], s[least] = s[least], s[i]
+		i = least
+	}
 }
