@@ -201,7 +201,10 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 		d.shed.add(^uint64(0)) // not rejected after all
 	}
 	mono := d.monoNow()
-	now := d.epoch.Add(time.Duration(mono))
+	var now time.Time // on the dependency's clock: only Admit needs it as a time.Time
+	if !v.AdmitsAll() {
+		now = d.epoch.Add(time.Duration(mono))
+	}
 	a := v.Admit(now)
 	if a.Verdict == breaker.Rejected {
 		// Counted once, in shed alone, which stands for both a
@@ -223,9 +226,9 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 		return nil, messages.ErrRejected
 	}
 
-	deadline := now.Add(d.policy.Timeout)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
-		deadline = dl
+	deadline := after(mono, d.policy.Timeout)
+	if dl, ok := ctx.Deadline(); ok {
+		deadline = min(deadline, d.mono(dl))
 	}
 	s := j.load()
 	j.parent, j.op, j.waiting = ctx, d.name, wait
@@ -234,7 +237,7 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 			j.op = o.op
 		}
 	}
-	j.deadline, j.budget = d.mono(deadline), deadline.Sub(now)
+	j.deadline, j.budget = deadline, time.Duration(deadline-mono)
 	j.res = typedRes(j)
 	j.permit, j.prevDelay, j.probeOut = a.Permit, 0, false
 	j.refs.Store(2) // the caller and the holder

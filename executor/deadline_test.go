@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"math"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -226,5 +227,26 @@ func TestAbandonedWorkersAreBounded(t *testing.T) {
 		v, err := Do(context.Background(), ex, "db", func(context.Context) (string, error) { return "ok", nil })
 		require.NoError(t, err)
 		assert.Equal(t, "ok", v)
+	})
+}
+
+// Timeouts so long they stand for "never" do not wrap around into the
+// past: the job runs and its attempt's context ends centuries on.
+func TestTimeoutsOfTheLongestDurationNeverFire(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p := fast()
+		p.Timeout, p.AttemptTimeout = math.MaxInt64, math.MaxInt64
+		ex := start(t, WithDependency("db", p))
+		time.Sleep(time.Second) // the dependency's clock is past its epoch
+		v, err := Do(context.Background(), ex, "db", func(ctx context.Context) (string, error) {
+			dl, ok := ctx.Deadline()
+			if !ok || time.Until(dl) < 100*365*24*time.Hour {
+				return "", errors.New("an attempt deadline within a century")
+			}
+			time.Sleep(time.Hour)
+			return "done", ctx.Err()
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "done", v)
 	})
 }

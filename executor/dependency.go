@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -141,6 +142,15 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 // readings, so only a wall-clock step since the epoch could show, and
 // only in the wall reading.
 func (d *dependency) now() time.Time { return d.epoch.Add(time.Since(d.epoch)) }
+
+// after is d after the instant t of the dependency's clock, saturating
+// rather than wrapping for durations so long they stand for "never".
+func after(t int64, d time.Duration) int64 {
+	if s := t + int64(d); s >= t {
+		return s
+	}
+	return math.MaxInt64
+}
 
 // monoNow is now on the dependency's clock: nanoseconds since the epoch.
 func (d *dependency) monoNow() int64 { return int64(time.Since(d.epoch)) }

@@ -100,7 +100,7 @@ func (w *worker) serve(j *job) bool {
 	}
 	due := j.deadline
 	if at := d.policy.AttemptTimeout; at > 0 {
-		due = min(due, now+int64(at))
+		due = min(due, after(now, at))
 	}
 	n := s.attempt() + 1
 	token := w.st.Load() >> 1

@@ -61,6 +61,12 @@ type Admission struct {
 	Until time.Time
 }
 
+// AdmitsAll reports whether Admit admits every call, whatever the time it
+// is given: the breaker is CLOSED or Disabled.
+func (v *View) AdmitsAll() bool {
+	return v.State == messages.Closed || v.State == messages.Disabled
+}
+
 // Admit decides at now whether a call may run, without a message and
 // without changing anything: CLOSED and Disabled admit under the
 // generation's permit; OPEN rejects until its period ends and then asks
