@@ -30,6 +30,15 @@ var outcomeNames = [numOutcomes]string{"succeeded", "failed", "timed_out", "shor
 func (o outcome) String() string { return outcomeNames[o] }
 
 // attemptEnd is how one attempt ended.
+// succeeded is the verdict on an attempt that returned nil in time.
+var succeeded = verdict{report: true, outcome: messages.Success, counter: outSucceeded}
+
+// plainSuccess says that a is an attempt that returned nil in time, whose
+// verdict is succeeded whatever the rest of the decision.
+func (a attemptEnd) plainSuccess() bool {
+	return a.err == nil && !a.timedOut && !a.cancelled && !a.panicked
+}
+
 type attemptEnd struct {
 	attempt int
 	err     error // fn's error, a *PanicError, or nil
@@ -91,7 +100,7 @@ func decide(d decision, a attemptEnd, now time.Time, rnd float64) verdict {
 		// A panic is a bug, not a transient fault: never retried.
 		return verdict{report: true, outcome: messages.Failure, err: a.err, counter: outPanicked}
 	case a.err == nil:
-		return verdict{report: true, outcome: messages.Success, counter: outSucceeded}
+		return succeeded
 	default:
 		v.counter = outFailed
 		if errors.Is(a.err, context.Canceled) || errors.Is(a.err, context.DeadlineExceeded) {

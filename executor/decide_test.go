@@ -152,3 +152,29 @@ func TestAdmitRetryFollowsTheOrder(t *testing.T) {
 	assert.Equal(t, breaker.Admitted, a.Verdict, "per job: the job's permit holds")
 	assert.Equal(t, held, a.Permit)
 }
+
+// The worker skips decide for a plain success: decide's verdict on one is
+// succeeded whatever the policy, attempt, deadline or delay, and no other
+// attempt counts as plain.
+func TestPlainSuccessNeedsNoDecision(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	perJob := Policy{BreakerCounts: PerJob}.withDefaults()
+	for _, p := range []Policy{Policy{}.withDefaults(), perJob} {
+		for _, attempt := range []int{1, 2, 5} {
+			for _, now := range []time.Time{t0, t0.Add(time.Hour)} {
+				a := attemptEnd{attempt: attempt}
+				require.True(t, a.plainSuccess())
+				d := decision{policy: &p, op: "db", deadline: t0.Add(time.Minute), budget: time.Minute, prevDelay: time.Second}
+				assert.Equal(t, succeeded, decide(d, a, now, 0.5))
+			}
+		}
+	}
+	for _, a := range []attemptEnd{
+		{attempt: 1, err: errors.New("boom")},
+		{attempt: 1, timedOut: true},
+		{attempt: 1, cancelled: true},
+		{attempt: 1, panicked: true, err: &messages.PanicError{Value: "x"}},
+	} {
+		assert.False(t, a.plainSuccess(), "%+v", a)
+	}
+}

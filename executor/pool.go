@@ -210,10 +210,13 @@ func (j *job) claim(s state, cause error) bool {
 // afterAttempt decides what follows the attempt that j's holder has just
 // settled (s is phaseSettling) and carries it out.
 func (d *dependency) afterAttempt(j *job, s state, a attemptEnd, now int64, rnd float64) {
-	v := decide(decision{
-		policy: &d.policy, op: j.op, deadline: d.epoch.Add(time.Duration(j.deadline)),
-		budget: j.budget, prevDelay: j.prevDelay,
-	}, a, d.epoch.Add(time.Duration(now)), rnd)
+	v := succeeded // without the times decide needs for anything else
+	if !a.plainSuccess() {
+		v = decide(decision{
+			policy: &d.policy, op: j.op, deadline: d.epoch.Add(time.Duration(j.deadline)),
+			budget: j.budget, prevDelay: j.prevDelay,
+		}, a, d.epoch.Add(time.Duration(now)), rnd)
+	}
 	if v.report {
 		d.breaker.Report(j.permit, v.outcome, time.Duration(now-j.start))
 		j.probeOut = false
