@@ -37,7 +37,7 @@
 // atomic state word and one way to end; after each attempt a pure
 // decision says whether the breaker hears of it, whether and when to
 // retry, and otherwise how the job ends. The actors of all dependencies
-// run on the executor's own goroutines, at most four per processor, which
+// run on the executor's own goroutines, at most 16 per processor, which
 // stay (with their grown stacks) until Shutdown, rather than on a new
 // goroutine each time an idle actor gets a message.
 //

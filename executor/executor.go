@@ -52,7 +52,7 @@ type Executor struct {
 // run the executor's actors; actorThroughput is the number of messages an
 // actor takes in one run, protoactor's default.
 const (
-	dispatchers     = 4
+	dispatchers     = 16
 	actorThroughput = 300
 )
 
