@@ -78,7 +78,9 @@ soak:
 	WARDEN_SOAK=$(SOAK) $(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./executor
 
 ## bench: every benchmark in one run of one binary, BENCH_ROUNDS rounds
-## with the peers alternating within each round; writes the raw results,
+## with the peers alternating within each round, then the memory
+## benchmarks in a process of their own, so that no earlier benchmark's
+## garbage is freed while they measure; writes the raw results,
 ## a benchstat summary, a throughput plot and the table of targets (median
 ## and min-max of the per-round ratios) to bench/results, and prints the
 ## table
@@ -86,7 +88,8 @@ bench: $(BIN)/benchstat
 	cd bench && $(GO) test -c -o $(BIN)/bench.test .
 	@mkdir -p bench/results
 	@set -e; out=bench/results/$(BENCH_DATE); \
-	(cd bench && BENCH_ROUNDS=$(BENCH_ROUNDS) $(BIN)/bench.test -test.run '^$$' -test.bench . -test.benchmem -test.benchtime $(BENCH_TIME)) > $$out.txt; \
+	(cd bench && BENCH_ROUNDS=$(BENCH_ROUNDS) $(BIN)/bench.test -test.run '^$$' -test.bench . -test.skip '^BenchmarkMemory' -test.benchmem -test.benchtime $(BENCH_TIME)) > $$out.txt; \
+	(cd bench && $(BIN)/bench.test -test.run '^$$' -test.bench '^BenchmarkMemory' -test.benchmem -test.benchtime $(BENCH_TIME)) >> $$out.txt; \
 	sed -E 's/#[0-9]+(-[0-9]+[[:space:]])/\1/' $$out.txt > $$out-merged.txt; \
 	$(BIN)/benchstat $$out-merged.txt > $$out-summary.txt; \
 	(cd bench && $(GO) run ./cmd/plot results/$(BENCH_DATE)-merged.txt results/$(BENCH_DATE).png); \
