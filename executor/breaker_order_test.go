@@ -100,21 +100,30 @@ func TestPerJobCountsOneOutcomePerJob(t *testing.T) {
 	})
 }
 
+// lateBreaker starts dependency "db", whose breaker trips at its first
+// failure and stays open a second. Once crashNext is set, the breaker
+// actor's next step crashes it, and its restart 100 ms later is the only
+// way its view moves on: the breaker is late.
+func lateBreaker(t *testing.T) (*Executor, *atomic.Bool) {
+	p := tripOnce()
+	p.Breaker.OpenTimeout = time.Second
+	p.Restart = supervisor.Policy{InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}
+	crashNext := new(atomic.Bool)
+	ex := start(t, WithDependency("db", p), WithFaultHook(func(s Site, _ string) {
+		if s == SiteBreaker && crashNext.CompareAndSwap(true, false) {
+			panic("breaker late")
+		}
+	}))
+	return ex, crashNext
+}
+
 // A call made after the open period ended is a probe even while the
 // breaker actor is late to move on (before v2, under CPU load, a cached
 // rejection outlived its timer and turned such a call away with a
 // RetryAfter 60 ms too long). RetryAfter counts down exactly meanwhile.
 func TestCallAfterTheOpenPeriodIsAProbeEvenIfTheActorIsLate(t *testing.T) {
 	bubble(t, func(t *testing.T) {
-		p := tripOnce()
-		p.Breaker.OpenTimeout = time.Second
-		p.Restart = supervisor.Policy{InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}
-		var crashNext atomic.Bool
-		ex := start(t, WithDependency("db", p), WithFaultHook(func(s Site, _ string) {
-			if s == SiteBreaker && crashNext.CompareAndSwap(true, false) {
-				panic("breaker late")
-			}
-		}))
+		ex, crashNext := lateBreaker(t)
 		t0 := time.Now()
 		_, _ = Do(context.Background(), ex, "db", failDown)
 		synctest.Wait()       // the breaker has tripped

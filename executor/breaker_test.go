@@ -13,7 +13,6 @@ import (
 
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/actors/retrier"
-	"github.com/warden-go/warden/actors/supervisor"
 )
 
 func noRetry(p Policy) Policy {
@@ -472,15 +471,7 @@ func TestRejectionRetryAfterCountsDown(t *testing.T) {
 // are turned away past the end.
 func TestRejectionWithALateTimer(t *testing.T) {
 	bubble(t, func(t *testing.T) {
-		p := tripOnce()
-		p.Breaker.OpenTimeout = time.Second
-		p.Restart = supervisor.Policy{InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}
-		var crashNext atomic.Bool
-		ex := start(t, WithDependency("db", p), WithFaultHook(func(s Site, _ string) {
-			if s == SiteBreaker && crashNext.CompareAndSwap(true, false) {
-				panic("breaker late")
-			}
-		}))
+		ex, crashNext := lateBreaker(t)
 		_, _ = Do(t.Context(), ex, "db", fail)
 		synctest.Wait()
 		_, err := Do(t.Context(), ex, "db", ok(1))

@@ -156,8 +156,8 @@ func (w *worker) finishAttempt(j *job, running state, token uint64, due int64, a
 	end := d.monoNow()
 	d.attemptOver()
 	a.timedOut = end >= due
-	rnd := 0.0 // the jitter of a retry's delay: a success has no retry
-	if a.err != nil || a.timedOut {
+	rnd := 0.0 // the jitter of a retry's delay: a plain success has no retry
+	if !a.plainSuccess() {
 		rnd = w.rng.Float64()
 	}
 	d.afterAttempt(j, mkState(running.gen(), running.attempt(), 0, phaseSettling), a, end, rnd)
