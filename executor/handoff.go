@@ -2,13 +2,15 @@ package executor
 
 import (
 	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/actors/retrier"
 	"github.com/warden-go/warden/messages"
 )
 
 // retryDue is a job waiting on the retrier's schedule.
 type retryDue struct {
-	j *job
-	s state // phaseBackoff
+	retrier.Slot // so that ending the job takes its retry off at once
+	j            *job
+	s            state // phaseBackoff
 }
 
 // Due is the retrier's hand-back: the backoff is over. It runs inside the

@@ -12,7 +12,20 @@ import (
 
 // Due is a retry waiting for its time. The retrier actor calls Due once,
 // from inside the actor, when the time has come: it must not block.
+//
+// A Due that embeds a Slot is found on the schedule at once by Expedite;
+// any other is searched for, in time linear in the schedule's length.
 type Due interface{ Due() }
+
+// Slot, embedded in a pointer type implementing Due, holds the Due's
+// place on its actor's schedule, so that Expedite takes it off in time
+// logarithmic in the schedule's length. The actor alone writes it. A Due
+// is on one actor's schedule at a time.
+type Slot struct{ i int32 } // the index on the schedule plus one; 0 when off it
+
+func (s *Slot) slot() *Slot { return s }
+
+type slotted interface{ slot() *Slot }
 
 // An ActorOption configures NewActor.
 type ActorOption interface{ apply(*actorConfig) }
@@ -41,6 +54,7 @@ func WithActorGauges(actors, timers *atomic.Int64) ActorOption {
 type Actor struct {
 	cfg     actorConfig
 	pending atomic.Int64
+	base    time.Time // the schedule's times are nanoseconds since base
 
 	schedule schedule       // the actor's alone
 	alarm    actorkit.Alarm // for the earliest retry
@@ -58,7 +72,7 @@ type (
 
 // NewActor returns a retrier actor with an empty schedule.
 func NewActor(opts ...ActorOption) *Actor {
-	a := &Actor{}
+	a := &Actor{base: time.Now()}
 	for _, o := range opts {
 		o.apply(&a.cfg)
 	}
@@ -119,15 +133,15 @@ func (in *instance) Receive(ctx actor.Context) {
 		a.schedule = nil
 	case scheduleMsg:
 		a.pending.Add(1)
-		a.schedule.push(entry(m))
+		e := entry{at: int64(m.at.Sub(a.base)), due: m.due}
+		if sl, ok := m.due.(slotted); ok {
+			e.slot = sl.slot()
+		}
+		a.schedule.push(e)
 		a.fireDue(time.Now())
 	case expediteMsg:
-		for i, e := range a.schedule {
-			if e.due == m.due {
-				a.schedule.remove(i)
-				a.callDue(e)
-				break
-			}
+		if i := a.schedule.find(m.due); i >= 0 {
+			a.callDue(a.schedule.remove(i))
 		}
 		a.arm(time.Now())
 	case tickMsg:
@@ -142,7 +156,8 @@ func (in *instance) Receive(ctx actor.Context) {
 // the schedule and the panic goes on to the supervisor; the restarted
 // actor calls it again.
 func (a *Actor) fireDue(now time.Time) {
-	for len(a.schedule) > 0 && !a.schedule[0].at.After(now) {
+	t := int64(now.Sub(a.base))
+	for len(a.schedule) > 0 && a.schedule[0].at <= t {
 		e := a.schedule.pop()
 		a.callDue(e)
 	}
@@ -166,12 +181,13 @@ func (a *Actor) arm(now time.Time) {
 		a.alarm.Stop()
 		return
 	}
-	a.alarm.Set(now, a.schedule[0].at, func() { a.gate.Send(tickMsg{}) })
+	a.alarm.Set(now, a.base.Add(time.Duration(a.schedule[0].at)), func() { a.gate.Send(tickMsg{}) })
 }
 
 type entry struct {
-	at  time.Time
-	due Due
+	at   int64 // nanoseconds since the actor's base
+	due  Due
+	slot *Slot // due's, if it has one
 }
 
 // schedule is a min-heap of entries by time. Its methods are typed, not
@@ -179,11 +195,42 @@ type entry struct {
 // an allocation each per retry.
 type schedule []entry
 
-func (s schedule) less(i, j int) bool { return s[i].at.Before(s[j].at) }
+func (s schedule) less(i, j int) bool { return s[i].at < s[j].at }
+
+// swap swaps entries i and j, and their slots.
+func (s schedule) swap(i, j int) {
+	s[i], s[j] = s[j], s[i]
+	s.place(i)
+	s.place(j)
+}
+
+// place records in entry i's slot, if it has one, that it is at i.
+func (s schedule) place(i int) {
+	if sl := s[i].slot; sl != nil {
+		sl.i = int32(i + 1)
+	}
+}
 
 func (s *schedule) push(e entry) {
 	*s = append(*s, e)
+	s.place(len(*s) - 1)
 	s.up(len(*s) - 1)
+}
+
+// find returns d's index, or -1 if d is not on the schedule.
+func (s schedule) find(d Due) int {
+	if sl, ok := d.(slotted); ok {
+		if i := int(sl.slot().i) - 1; i >= 0 && i < len(s) && s[i].due == d {
+			return i
+		}
+		return -1
+	}
+	for i, e := range s {
+		if e.due == d {
+			return i
+		}
+	}
+	return -1
 }
 
 // pop takes the earliest entry off; s must not be empty.
@@ -196,10 +243,14 @@ func (s *schedule) remove(i int) entry {
 	h := *s
 	n := len(h) - 1
 	e := h[i]
+	if e.slot != nil {
+		e.slot.i = 0
+	}
 	h[i] = h[n]
 	h[n] = entry{}
 	*s = h[:n]
 	if i < n {
+		s.place(i)
 		s.down(i)
 		s.up(i)
 	}
@@ -212,7 +263,7 @@ func (s schedule) up(i int) {
 		if !s.less(i, parent) {
 			return
 		}
-		s[i], s[parent] = s[parent], s[i]
+		s.swap(i, parent)
 		i = parent
 	}
 }
@@ -229,7 +280,7 @@ func (s schedule) down(i int) {
 		if least == i {
 			return
 		}
-		s[i], s[least] = s[least], s[i]
+		s.swap(i, least)
 		i = least
 	}
 }

@@ -127,22 +127,43 @@ func TestRetrierRefusesOnceClosed(t *testing.T) {
 	})
 }
 
+// slotDue is a dueFunc with a Slot, which Expedite finds at once.
+type slotDue struct {
+	Slot
+	dueFunc
+}
+
+// Expedite works alike on Dues with a Slot and without one.
 func TestRetrierExpedites(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		log := &dueLog{}
-		soon, later := &dueFunc{log: log, name: "soon"}, &dueFunc{log: log, name: "later"}
-		h.a.Schedule(time.Now().Add(time.Hour), later)
-		h.a.Schedule(time.Now().Add(time.Minute), soon)
-		synctest.Wait()
-		require.True(t, h.a.Expedite(later))
-		synctest.Wait()
-		assert.Equal(t, []string{"later"}, log.names(), "called at once, off the schedule")
-		assert.Equal(t, 1, h.a.Pending())
-		h.a.Expedite(later) // already called: nothing
-		h.a.Expedite(&dueFunc{log: log, name: "never scheduled"})
-		time.Sleep(time.Hour)
-		synctest.Wait()
-		assert.Equal(t, []string{"later", "soon"}, log.names())
-	})
+	for _, slotted := range []bool{false, true} {
+		t.Run(map[bool]string{false: "searched", true: "slot"}[slotted], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				log := &dueLog{}
+				mk := func(name string) Due {
+					if slotted {
+						return &slotDue{dueFunc: dueFunc{log: log, name: name}}
+					}
+					return &dueFunc{log: log, name: name}
+				}
+				soon, later, other := mk("soon"), mk("later"), mk("other")
+				h.a.Schedule(time.Now().Add(time.Hour), later)
+				h.a.Schedule(time.Now().Add(2*time.Hour), other)
+				h.a.Schedule(time.Now().Add(time.Minute), soon)
+				synctest.Wait()
+				require.True(t, h.a.Expedite(later))
+				synctest.Wait()
+				assert.Equal(t, []string{"later"}, log.names(), "called at once, off the schedule")
+				assert.Equal(t, 2, h.a.Pending())
+				h.a.Expedite(later) // already called: nothing
+				h.a.Expedite(mk("never scheduled"))
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				assert.Equal(t, []string{"later", "soon"}, log.names())
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				assert.Equal(t, []string{"later", "soon", "other"}, log.names())
+			})
+		})
+	}
 }
