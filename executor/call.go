@@ -80,7 +80,7 @@ func Wrap[T any](d *Dependency, fn func(context.Context) (T, error), opts ...Cal
 // blocks. Errors known at once complete the Future immediately. When ctx
 // ends before the job, the job ends with ctx.Err().
 func Go[T any](ctx context.Context, d *Dependency, fn func(context.Context) (T, error), opts ...CallOption) *Future[T] {
-	f := &Future[T]{done: make(chan struct{})}
+	f := new(Future[T])
 	if ctx == nil || fn == nil || d == nil {
 		f.complete(*new(T), invalidJob(d))
 		return f
@@ -96,7 +96,7 @@ func Go[T any](ctx context.Context, d *Dependency, fn func(context.Context) (T, 
 func Submit[T any](ctx context.Context, ex *Executor, dependency string, fn func(context.Context) (T, error), opts ...CallOption) *Future[T] {
 	d, err := ex.lookup(dependency)
 	if err != nil {
-		f := &Future[T]{done: make(chan struct{})}
+		f := new(Future[T])
 		f.complete(*new(T), err)
 		return f
 	}
@@ -232,6 +232,9 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 	}
 	s := j.load()
 	j.parent, j.op, j.waiting = ctx, d.name, wait
+	if wait && j.reply == nil {
+		j.reply = make(chan struct{}, 1) // kept with the job, for its next waiting caller
+	}
 	for _, o := range opts {
 		if o.op != "" {
 			j.op = o.op

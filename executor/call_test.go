@@ -89,3 +89,50 @@ func TestWorkersStartAtTheFirstCall(t *testing.T) {
 		assert.Equal(t, int64(3), ex.Gauges().Workers, "started once")
 	})
 }
+
+// A future's Done and Wait work whether they come before or after the
+// end, for any number of waiters, and the result is set once.
+func TestFutureWaitersBeforeAndAfter(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		var f Future[int]
+		early := f.Done()
+		select {
+		case <-early:
+			t.Fatal("done before the end")
+		default:
+		}
+		got := make(chan int, 3)
+		for range 3 {
+			go func() {
+				v, err := f.Wait(context.Background())
+				assert.NoError(t, err)
+				got <- v
+			}()
+		}
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := f.Wait(ctx)
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded, "not ready yet")
+
+		f.complete(7, nil)
+		f.complete(8, errors.New("second")) // changes nothing
+		<-early
+		for range 3 {
+			assert.Equal(t, 7, <-got)
+		}
+		<-f.Done()
+		v, ok, err := f.Result()
+		assert.True(t, ok)
+		assert.NoError(t, err)
+		assert.Equal(t, 7, v)
+
+		var late Future[int] // no waiter before its end: it never makes a channel
+		late.complete(9, nil)
+		assert.True(t, late.done == closedChan, "the shared closed channel")
+		<-late.Done()
+		v, err = late.Wait(context.Background())
+		assert.NoError(t, err)
+		assert.Equal(t, 9, v)
+	})
+}

@@ -69,13 +69,11 @@ type job struct {
 	deadline int64                       // the job's deadline, on the dependency's clock
 	budget   time.Duration               // from submission to the deadline
 	res      result                      // the typed call and its value
-	waiting  bool                        // a caller waits on reply
-	reply    chan struct{}               // capacity 1: the one signal of the job's end
+	reply    chan struct{}               // capacity 1: the one signal of the job's end; made for the first waiting caller
 	stopCtx  atomic.Pointer[func() bool] // stops the watch on parent, if any
 
 	// The holder's.
 	permit      breaker.Permit
-	probeOut    bool    // permit is a probe permit not yet reported
 	start       int64   // the attempt's start, on the dependency's clock
 	worker      *worker // running the attempt
 	workerToken uint64  // the worker's number for the attempt
@@ -87,7 +85,11 @@ type job struct {
 
 	// The result, written by end before it signals.
 	err error
-	out outcome
+
+	// The flags, together so that they take one word.
+	waiting  bool    // a caller waits on reply; set at submission
+	probeOut bool    // permit is a probe permit not yet reported; the holder's
+	out      outcome // the result's; written by end before it signals
 }
 
 // result is a job's typed part: the function, and its value once it

@@ -328,7 +328,7 @@ func (s *slots) grow() *job {
 	if len(all) >= s.cap {
 		return nil
 	}
-	j := &job{dep: s.d, slot: int32(len(all)), reply: make(chan struct{}, 1)}
+	j := &job{dep: s.d, slot: int32(len(all))}
 	next := append(all, j) // a new array when full: readers keep theirs
 	s.all.Store(&next)
 	return j
