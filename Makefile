@@ -101,7 +101,7 @@ bench: $(BIN)/benchstat
 bench-quick:
 	cd bench && $(GO) test -c -o $(BIN)/bench.test .
 	@set -e; out=$$(mktemp); \
-	(cd bench && BENCH_ROUNDS=$(QUICK_ROUNDS) $(BIN)/bench.test -test.run '^$$' -test.bench 'Success/|Deps/|RejectOpen/|Retry/' -test.benchmem -test.benchtime 50ms) > $$out; \
+	(cd bench && BENCH_ROUNDS=$(QUICK_ROUNDS) $(BIN)/bench.test -test.run '^$$' -test.bench 'Success/|Deps/|RejectOpen/|Retry/|Metrics/' -test.benchmem -test.benchtime 50ms) > $$out; \
 	(cd bench && $(GO) run ./cmd/ratios $$out); rm -f $$out
 
 clean:

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/warden-go/warden/executor"
 )
 
@@ -242,6 +244,41 @@ func BenchmarkMixedFaults(b *testing.B) {
 		for _, p := range faultPeers {
 			b.Run(fmt.Sprintf("%s/deps=8/par=256", p.name), func(b *testing.B) {
 				run(b, p, setup{deps: 8, par: 256, threshold: 1 << 20}, mk, check)
+			})
+		}
+	}
+}
+
+// The metrics peers: Warden through handles with its metrics off, and
+// with the OpenTelemetry SDK installed (a manual reader, which aggregates
+// every measurement as an exporting reader does). warden-handle itself
+// sends them to the global provider, a no-op while no SDK is installed.
+var (
+	wardenNoMetrics = wardenHandleWith("warden-handle-nometrics", func() []executor.Option {
+		return []executor.Option{executor.WithMeterProvider(nil)}
+	})
+	wardenOTelSDK = wardenHandleWith("warden-handle-otelsdk", func() []executor.Option {
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		return []executor.Option{executor.WithMeterProvider(mp)}
+	})
+	// wardenOTelCounts drops the duration histogram with a view: the
+	// counts and gauges alone, read at collection.
+	wardenOTelCounts = wardenHandleWith("warden-handle-otelsdk-counts", func() []executor.Option {
+		drop := sdkmetric.NewView(sdkmetric.Instrument{Name: "warden.call.duration"}, sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()), sdkmetric.WithView(drop))
+		return []executor.Option{executor.WithMeterProvider(mp)}
+	})
+	metricsPeers = []peer{wardenHandle, wardenNoMetrics, wardenOTelSDK, wardenOTelCounts}
+)
+
+// BenchmarkMetrics: the success path with metrics off, to the no-op
+// global provider, and to the OpenTelemetry SDK.
+func BenchmarkMetrics(b *testing.B) {
+	for r := range rounds * 2 {
+		par := []int{1, 1024}[r%2]
+		for _, p := range metricsPeers {
+			b.Run(fmt.Sprintf("%s/deps=8/par=%d", p.name, par), func(b *testing.B) {
+				run(b, p, setup{deps: 8, par: par, threshold: 5}, same(nothing), expectAnswer)
 			})
 		}
 	}

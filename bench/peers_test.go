@@ -128,29 +128,38 @@ var (
 
 // wardenHandle calls through dependency handles (executor.Call): no
 // lookup by name.
-var wardenHandle = peer{"warden-handle", func(s setup) (caller, func(), error) {
-	opts := []executor.Option{}
-	for i := range s.deps {
-		opts = append(opts, executor.WithDependency(fmt.Sprint("dep-", i), wardenPolicy(s)))
-	}
-	ex, err := executor.New(opts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	hs := make([]*executor.Dependency, s.deps)
-	for i := range hs {
-		if hs[i], err = ex.Dependency(fmt.Sprint("dep-", i)); err != nil {
+var wardenHandle = wardenHandleWith("warden-handle", nil)
+
+// wardenHandleWith is the warden-handle peer with the executor options
+// opts makes for each build.
+func wardenHandleWith(name string, opts func() []executor.Option) peer {
+	return peer{name, func(s setup) (caller, func(), error) {
+		var o []executor.Option
+		if opts != nil {
+			o = opts()
+		}
+		for i := range s.deps {
+			o = append(o, executor.WithDependency(fmt.Sprint("dep-", i), wardenPolicy(s)))
+		}
+		ex, err := executor.New(o...)
+		if err != nil {
 			return nil, nil, err
 		}
-	}
-	return func(ctx context.Context, dep int, fn job) (int, error) {
-			return executor.Call(ctx, hs[dep], fn)
-		}, func() {
-			if err := ex.Shutdown(context.Background()); err != nil {
-				panic(err)
+		hs := make([]*executor.Dependency, s.deps)
+		for i := range hs {
+			if hs[i], err = ex.Dependency(fmt.Sprint("dep-", i)); err != nil {
+				return nil, nil, err
 			}
-		}, nil
-}}
+		}
+		return func(ctx context.Context, dep int, fn job) (int, error) {
+				return executor.Call(ctx, hs[dep], fn)
+			}, func() {
+				if err := ex.Shutdown(context.Background()); err != nil {
+					panic(err)
+				}
+			}, nil
+	}}
+}
 
 func newGobreakers(s setup) []*gobreaker.CircuitBreaker[int] {
 	cbs := make([]*gobreaker.CircuitBreaker[int], s.deps)

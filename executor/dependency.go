@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/actors/retrier"
@@ -68,7 +69,12 @@ type dependency struct {
 	attempts  atomic.Uint64
 	retries   atomic.Uint64
 	abandoned atomic.Uint64
-	restarts  atomic.Uint64
+	restarts  [numActors]atomic.Uint64
+
+	// For the metrics: made when first needed.
+	transitions atomic.Pointer[transitionCounts]
+	attrSets    atomic.Pointer[depAttrs]
+	recOpts     atomic.Pointer[[numOutcomes][]metric.RecordOption]
 	// shed counts calls an open breaker turned away at admission, the
 	// one counter that path writes, striped so callers rejected at once
 	// do not contend. It, rejectCache and the close state that follows,
@@ -107,6 +113,7 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		breaker.WithActorGauges(&ex.actors, &ex.timers),
 		breaker.WithActorOnTransition(func(t breaker.Transition, v *breaker.View) {
 			d.fault(siteBreaker)
+			d.countTransition(t.From, t.To)
 			d.events.stateChanged(d, t, v)
 		}))
 	if err != nil {
@@ -118,7 +125,7 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		{Name: "retrier", Props: d.retrier.Props().Configure(actor.WithDispatcher(ex.dispatcher))},
 	}, supervisor.Config{
 		OnRestart: func(child string, dec supervisor.Decision, reason any) {
-			d.restarts.Add(1)
+			d.countRestart(child)
 			d.events.restarted(d, child, dec, reason)
 		},
 		OnEscalate: d.escalate,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
+	"go.opentelemetry.io/otel"
 
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/internal/actorkit"
@@ -43,6 +44,8 @@ type Executor struct {
 	seeds  atomic.Uint64
 	actors atomic.Int64 // live actor instances
 	timers atomic.Int64 // pending actor timers
+
+	meters *meters // nil when metrics are off
 
 	deadLetters    *eventstream.Subscription
 	lastDeadLetter atomic.Int64 // on the executor's clock
@@ -116,6 +119,18 @@ func New(opts ...Option) (*Executor, error) {
 	}
 	empty := map[string]*dependency{}
 	ex.deps.Store(&empty)
+	mp := ex.cfg.meters
+	if !ex.cfg.metersSet {
+		mp = otel.GetMeterProvider()
+	}
+	if mp != nil {
+		m, err := newMeters(ex, mp)
+		if err != nil {
+			_ = ex.Shutdown(context.Background())
+			return nil, fmt.Errorf("executor: metrics: %w", err)
+		}
+		ex.meters = m
+	}
 	for _, d := range ex.cfg.deps {
 		if err := ex.Register(d.name, d.policy); err != nil {
 			_ = ex.Shutdown(context.Background())
@@ -305,6 +320,7 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 		d.stop(grace)
 	}
 	ex.events.q.close()
+	ex.meters.stop()
 	ex.dispatcher.Close()
 	if ex.ownSystem {
 		ex.system.EventStream.Unsubscribe(ex.deadLetters)

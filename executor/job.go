@@ -139,7 +139,7 @@ func (j *job) end(gen uint32, err error, o outcome) bool {
 				// the watchdog keeps an eye on it until it returns.
 				j.due.Store(0)
 			}
-			j.finish(err, o)
+			j.finish(err, o, -1)
 			if retry != nil {
 				// The retrier lets it go now rather than at its time.
 				j.dep.retrier.Expedite(retry)
@@ -151,29 +151,41 @@ func (j *job) end(gen uint32, err error, o outcome) bool {
 
 // settle ends a job its caller holds in phaseSettling: the holder's final
 // verdict. The holder lets it go after.
-func (j *job) settle(s state, err error, o outcome) {
+func (j *job) settle(s state, err error, o outcome, now int64) {
 	if j.cas(s, mkState(s.gen(), s.attempt(), phaseSettling, phaseDone)) {
 		j.due.Store(0)
-		j.finish(err, o)
+		j.finish(err, o, now)
 	}
 }
 
 // finish records the result, counts it and signals the caller. It runs
-// once per job, right after the transition to done.
-func (j *job) finish(err error, o outcome) {
+// once per job, right after the transition to done, which happened at
+// now on the dependency's clock (-1: not read yet).
+func (j *job) finish(err error, o outcome, now int64) {
 	j.err, j.out = err, o
 	if a := j.actx.Load(); a != nil {
 		a.cancel(context.Canceled)
 	}
 	d := j.dep
 	d.counts[o].Add(1)
+	// The duration is recorded once the caller has its result, from
+	// what is read of j before: j may be recycled from then on.
+	var rec measurement
+	if m := d.ex.meters; m != nil && m.durationOn(j.parent) {
+		if now < 0 {
+			now = d.monoNow()
+		}
+		rec = m.measure(j, o, now)
+	}
 	j.stopWatch()
 	if j.waiting {
 		j.reply <- struct{}{} // never blocks: one signal per use
+		rec.record()
 		return
 	}
 	j.res.complete(err)
 	j.release() // the future has its copy: the caller's part is done
+	rec.record()
 }
 
 // release lets go of one reference; the last one returns the job to its

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // An Option configures an Executor.
@@ -19,6 +20,8 @@ type config struct {
 	eventBuf  int
 	seed      uint64
 	seeded    bool
+	meters    metric.MeterProvider
+	metersSet bool
 	fault     func(s site, dependency string) // tests only
 }
 
@@ -72,6 +75,18 @@ func WithEvents(fn func(Event), buffer int) Option {
 // the seed is random.
 func WithSeed(seed uint64) Option {
 	return optionFunc(func(c *config) { c.seed, c.seeded = seed, true })
+}
+
+// WithMeterProvider sends the executor's metrics to mp: the instruments
+// warden.calls, warden.call.duration, warden.attempts, warden.retries,
+// warden.circuitbreaker.state, warden.circuitbreaker.transitions,
+// warden.pool.in_flight, warden.pool.queued, warden.pool.workers,
+// warden.pool.abandoned and warden.supervisor.restarts, each with the
+// attribute dependency (see the package doc). Without this option they
+// go to otel.GetMeterProvider(), which drops them until the application
+// installs an SDK; a nil mp turns them off.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.meters, c.metersSet = mp, true })
 }
 
 // site names a place where a test's fault hook may inject a crash.

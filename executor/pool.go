@@ -222,12 +222,12 @@ func (d *dependency) afterAttempt(j *job, s state, a attemptEnd, now int64, rnd 
 		j.probeOut = false
 	}
 	if !v.retry {
-		j.settle(s, v.err, v.counter)
+		j.settle(s, v.err, v.counter, now)
 		j.release()
 		return
 	}
 	if err := d.closedErr(); err != nil {
-		j.settle(s, err, outFailed)
+		j.settle(s, err, outFailed, now)
 		j.release()
 		return
 	}

@@ -113,7 +113,7 @@ func (d *dependency) stats() Stats {
 		Retries:             d.retries.Load(),
 		Abandoned:           d.abandoned.Load(),
 		AbandonedWorkers:    d.stuck.Load(),
-		Restarts:            d.restarts.Load(),
+		Restarts:            d.restartCount(),
 		InFlight:            int64(inFlight),
 		Queued:              d.queued(),
 		PendingRetries:      d.retrier.Pending(),
