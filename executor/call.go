@@ -183,6 +183,7 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 	if err := d.closedErr(); err != nil {
 		d.submitted.Add(1)
 		d.counts[outRejected].Add(1)
+		d.traceTurnedAway(ctx, opts, err)
 		return nil, err
 	}
 	v := d.breaker.View()
@@ -195,6 +196,9 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 		if (!c.exact.Load() && n%64 != 0) || d.monoNow() < c.until {
 			if d.events.q != nil {
 				d.events.rejected(d, c.err)
+			}
+			if d.ex.tracer != nil {
+				d.traceTurnedAway(ctx, opts, c.err)
 			}
 			return nil, c.err
 		}
@@ -212,6 +216,7 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 		d.shed.add(1)
 		err := d.rejection(v, a, now)
 		d.events.rejected(d, err)
+		d.traceTurnedAway(ctx, opts, err)
 		return nil, err
 	}
 	j := d.slots.take()
@@ -223,6 +228,7 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 		}
 		d.counts[outRejected].Add(1)
 		d.events.rejected(d, messages.ErrRejected)
+		d.traceTurnedAway(ctx, opts, messages.ErrRejected)
 		return nil, messages.ErrRejected
 	}
 
@@ -231,14 +237,13 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 		deadline = min(deadline, d.mono(dl))
 	}
 	s := j.load()
-	j.parent, j.op, j.waiting = ctx, d.name, wait
+	j.op = d.opName(opts)
+	if d.ex.tracer != nil {
+		ctx = d.startSpan(ctx, j.op)
+	}
+	j.parent, j.waiting = ctx, wait
 	if wait && j.reply == nil {
 		j.reply = make(chan struct{}, 1) // kept with the job, for its next waiting caller
-	}
-	for _, o := range opts {
-		if o.op != "" {
-			j.op = o.op
-		}
 	}
 	j.deadline, j.budget = deadline, time.Duration(deadline-mono)
 	j.res = typedRes(j)
@@ -272,6 +277,18 @@ func (d *dependency) submit(ctx context.Context, opts []CallOption, wait bool, t
 	}
 	d.queue <- j // never blocks: see the queue's comment
 	return j, nil
+}
+
+// opName is the operation of a call with opts: the last one named, or
+// the dependency's name.
+func (d *dependency) opName(opts []CallOption) string {
+	op := d.name
+	for _, o := range opts {
+		if o.op != "" {
+			op = o.op
+		}
+	}
+	return op
 }
 
 // rejection is the error for a call the breaker turns away, kept for the

@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/internal/actorkit"
@@ -45,7 +46,8 @@ type Executor struct {
 	actors atomic.Int64 // live actor instances
 	timers atomic.Int64 // pending actor timers
 
-	meters *meters // nil when metrics are off
+	meters *meters      // nil when metrics are off
+	tracer trace.Tracer // nil when tracing is off
 
 	deadLetters    *eventstream.Subscription
 	lastDeadLetter atomic.Int64 // on the executor's clock
@@ -119,6 +121,9 @@ func New(opts ...Option) (*Executor, error) {
 	}
 	empty := map[string]*dependency{}
 	ex.deps.Store(&empty)
+	if tp := ex.cfg.tracer; tp != nil {
+		ex.tracer = tp.Tracer(tracerName)
+	}
 	mp := ex.cfg.meters
 	if !ex.cfg.metersSet {
 		mp = otel.GetMeterProvider()

@@ -168,6 +168,9 @@ func (j *job) finish(err error, o outcome, now int64) {
 	}
 	d := j.dep
 	d.counts[o].Add(1)
+	if d.ex.tracer != nil {
+		j.traceEnd(j.load().attempt(), err, o)
+	}
 	// The duration is recorded once the caller has its result, from
 	// what is read of j before: j may be recycled from then on.
 	var rec measurement

@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // An Option configures an Executor.
@@ -22,6 +23,7 @@ type config struct {
 	seeded    bool
 	meters    metric.MeterProvider
 	metersSet bool
+	tracer    trace.TracerProvider
 	fault     func(s site, dependency string) // tests only
 }
 
@@ -87,6 +89,20 @@ func WithSeed(seed uint64) Option {
 // installs an SDK; a nil mp turns them off.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.meters, c.metersSet = mp, true })
+}
+
+// WithTracerProvider traces every job with tp: one span per job, named
+// "warden " and the dependency's name, a child of the caller's span and
+// the parent of whatever fn starts with the context it is given. The span
+// has the attributes dependency, operation and attempts, an event per
+// retry (warden.retry: attempt, delay, err) and per timeout
+// (warden.timeout), and on failure the status Error and the attribute
+// error.type (the outcome, such as timed_out). A call turned away at once
+// gets a span of its own that ends at once, with the event
+// warden.circuit_open or warden.rejected. Without this option, or with a
+// nil tp, nothing is traced and tracing costs nothing.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.tracer = tp })
 }
 
 // site names a place where a test's fault hook may inject a crash.

@@ -233,6 +233,7 @@ func (d *dependency) afterAttempt(j *job, s state, a attemptEnd, now int64, rnd 
 	}
 	d.retries.Add(1)
 	d.events.retry(d, j, a.attempt, v.delay, v.last)
+	j.traceRetry(a.attempt, v.delay, v.last)
 	j.prevDelay, j.lastErr = v.delay, v.last
 	backoff := mkState(s.gen(), s.attempt(), 0, phaseBackoff)
 	retry := &retryDue{j: j, s: backoff}
