@@ -365,7 +365,7 @@ func TestPanickingListener(t *testing.T) {
 		synctest.Wait()
 		st, _ := ex.Stats("db")
 		assert.Equal(t, int32(3), heard.Load(), "closed>open, open>half-open, half-open>closed")
-		assert.Equal(t, uint64(3), st.ListenerPanics)
+		assert.Equal(t, uint64(5), st.ListenerPanics, "three state changes and two job ends")
 		assert.Zero(t, st.EventsDropped)
 	})
 }

@@ -32,9 +32,13 @@ const (
 	// EventEscalation: the dependency's actors crashed past the restart
 	// limit; it is down until registered again (Actor, Err).
 	EventEscalation
+	// EventJobEnded: an admitted job ended (Operation, Outcome, Attempt:
+	// the attempts it made, Duration: from submission to its end, Err:
+	// nil on success).
+	EventJobEnded
 )
 
-var eventNames = [...]string{"state-change", "retry", "rejected", "restart", "escalation"}
+var eventNames = [...]string{"state-change", "retry", "rejected", "restart", "escalation", "job-ended"}
 
 // String returns the kind's name, such as "state-change".
 func (k EventKind) String() string {
@@ -56,6 +60,12 @@ type Event struct {
 	Delay      time.Duration
 	Actor      string
 	Err        error
+	// Operation, Outcome and Duration are set for EventJobEnded alone.
+	// Outcome is one of succeeded, failed, timed_out, cancelled and
+	// panicked, as the outcome attribute of warden.calls.
+	Operation string
+	Outcome   string
+	Duration  time.Duration
 }
 
 // eventQueue hands events to the user's function from one goroutine, in
@@ -197,6 +207,55 @@ func (o *observer) retry(d *dependency, j *job, attempt int, delay time.Duration
 	}
 	if o.q != nil {
 		o.q.emit(Event{Kind: EventRetry, Dependency: d.name, At: time.Now(), Attempt: attempt, Delay: delay, Err: err})
+	}
+}
+
+// wantsJobEnd says whether a job's end, with err, is logged or emitted:
+// then its duration is needed.
+func (o *observer) wantsJobEnd(ctx context.Context, err error) bool {
+	return o.q != nil || (err != nil && o.logger.Enabled(ctx, slog.LevelDebug))
+}
+
+// jobEnded logs a job that ended in an error, at debug level, and emits
+// the end of every job.
+func (o *observer) jobEnded(d *dependency, j *job, attempts int, dur time.Duration, err error, out outcome) {
+	if err != nil && o.logger.Enabled(j.parent, slog.LevelDebug) {
+		o.logger.DebugContext(j.parent, "warden: job failed", "dependency", d.name, "operation", j.op,
+			"outcome", out.String(), "attempts", attempts, "duration", dur, "err", err)
+	}
+	if o.q != nil {
+		o.q.emit(Event{Kind: EventJobEnded, Dependency: d.name, At: time.Now(), Operation: j.op,
+			Outcome: out.String(), Attempt: attempts, Duration: dur, Err: err})
+	}
+}
+
+// summariseTurnedAway logs, once a second and at debug level, how many
+// calls each dependency turned away at once in that second (short
+// circuits and rejections), rather than a record per call, until stop is
+// closed. The calls' path reads no clock and writes no log for it: the
+// counts are the dependency's counters.
+func (o *observer) summariseTurnedAway(ex *Executor, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := map[*dependency][2]uint64{}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		debug := o.logger.Enabled(context.Background(), slog.LevelDebug)
+		for _, d := range *ex.deps.Load() {
+			now := [2]uint64{d.counts[outShortCircuited].Load() + d.shed.load(), d.counts[outRejected].Load()}
+			prev, seen := last[d]
+			last[d] = now
+			if !seen || !debug || now == prev {
+				continue
+			}
+			o.logger.Debug("warden: calls turned away", "dependency", d.name, "count", (now[0]-prev[0])+(now[1]-prev[1]),
+				"short_circuited", now[0]-prev[0], "rejected", now[1]-prev[1], "period", time.Second)
+		}
 	}
 }
 

@@ -67,10 +67,10 @@ func TestListenerPanicsAreContained(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 		mu.Lock()
-		assert.Equal(t, []string{"state-change", "rejected", "rejected"}, seen)
+		assert.Equal(t, []string{"job-ended", "state-change", "rejected", "rejected"}, seen)
 		mu.Unlock()
 		st, _ := ex.Stats("db")
-		assert.Equal(t, uint64(3), st.ListenerPanics)
+		assert.Equal(t, uint64(4), st.ListenerPanics)
 	})
 }
 

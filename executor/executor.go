@@ -48,6 +48,9 @@ type Executor struct {
 
 	meters *meters      // nil when metrics are off
 	tracer trace.Tracer // nil when tracing is off
+	// summaryStop stops the summary of calls turned away, which runs
+	// while a logger is given; summaryDone is closed when it has.
+	summaryStop, summaryDone chan struct{}
 
 	deadLetters    *eventstream.Subscription
 	lastDeadLetter atomic.Int64 // on the executor's clock
@@ -101,6 +104,10 @@ func New(opts ...Option) (*Executor, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	ex.events = &observer{logger: logger}
+	if ex.cfg.logger != nil {
+		ex.summaryStop, ex.summaryDone = make(chan struct{}), make(chan struct{})
+		go ex.events.summariseTurnedAway(ex, ex.summaryStop, ex.summaryDone)
+	}
 	if len(ex.cfg.listeners) > 0 {
 		ex.events.q = newEventQueue(ex.cfg.listeners, ex.cfg.eventBuf)
 	}
@@ -325,6 +332,10 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 		d.stop(grace)
 	}
 	ex.events.q.close()
+	if ex.summaryStop != nil {
+		close(ex.summaryStop)
+		<-ex.summaryDone
+	}
 	ex.meters.stop()
 	ex.dispatcher.Close()
 	if ex.ownSystem {

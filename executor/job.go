@@ -105,6 +105,9 @@ type result interface {
 	clear()
 }
 
+// submitted is when the job was submitted, on the dependency's clock.
+func (j *job) submitted() int64 { return j.deadline - int64(j.budget) }
+
 func (j *job) load() state { return state(j.st.Load()) }
 
 func (j *job) cas(old, next state) bool { return j.st.CompareAndSwap(uint64(old), uint64(next)) }
@@ -168,17 +171,25 @@ func (j *job) finish(err error, o outcome, now int64) {
 	}
 	d := j.dep
 	d.counts[o].Add(1)
+	attempts := j.load().attempt()
 	if d.ex.tracer != nil {
-		j.traceEnd(j.load().attempt(), err, o)
+		j.traceEnd(attempts, err, o)
 	}
 	// The duration is recorded once the caller has its result, from
 	// what is read of j before: j may be recycled from then on.
 	var rec measurement
-	if m := d.ex.meters; m != nil && m.durationOn(j.parent) {
+	m := d.ex.meters
+	metered := m != nil && m.durationOn(j.parent)
+	if told := d.events.wantsJobEnd(j.parent, err); metered || told {
 		if now < 0 {
 			now = d.monoNow()
 		}
-		rec = m.measure(j, o, now)
+		if metered {
+			rec = m.measure(j, o, now)
+		}
+		if told {
+			d.events.jobEnded(d, j, attempts, time.Duration(now-j.submitted()), err, o)
+		}
 	}
 	j.stopWatch()
 	if j.waiting {

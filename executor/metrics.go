@@ -133,7 +133,7 @@ func (m *meters) measure(j *job, o outcome, at int64) measurement {
 	return measurement{
 		h:    m.duration,
 		ctx:  j.parent,
-		secs: float64(at-(j.deadline-int64(j.budget))) / 1e9,
+		secs: float64(at-j.submitted()) / 1e9,
 		opts: j.dep.recordOpts()[o],
 	}
 }

@@ -43,9 +43,14 @@ func WithDependency(name string, p Policy) Option {
 }
 
 // WithLogger sends Warden's records to l: a warning when a breaker opens,
-// info when it closes, debug per retry, an error on escalation, with the
-// keys dependency, attempt, delay, from, to and err. protoactor's own
-// records go to l too, at warning level and above. Without this option
+// info when it closes, an error on escalation; at debug level, a record
+// per retry, per job that ends in an error (outcome, attempts, duration,
+// err, under the caller's context, so that trace ids attach) and, once a
+// second per dependency that turned calls away at once, their count. The
+// keys are dependency, operation, outcome, attempt, attempts, delay,
+// duration, from, to, count and err. protoactor's own records go to l
+// too, at warning level and above, in an actor system the executor owns
+// (WithActorSystem's system keeps its own logger). Without this option
 // nothing is logged.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
