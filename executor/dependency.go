@@ -71,6 +71,8 @@ type dependency struct {
 	abandoned atomic.Uint64
 	restarts  [numActors]atomic.Uint64
 
+	latency atomic.Pointer[latencies] // made with the pool
+
 	// For the metrics: made when first needed.
 	transitions atomic.Pointer[transitionCounts]
 	attrSets    atomic.Pointer[depAttrs]

@@ -180,9 +180,13 @@ func (j *job) finish(err error, o outcome, now int64) {
 	var rec measurement
 	m := d.ex.meters
 	metered := m != nil && m.durationOn(j.parent)
-	if told := d.events.wantsJobEnd(j.parent, err); metered || told {
+	lat := d.latency.Load()
+	if told := d.events.wantsJobEnd(j.parent, err); metered || told || lat != nil {
 		if now < 0 {
 			now = d.monoNow()
+		}
+		if lat != nil {
+			lat.add(time.Duration(now - j.submitted()))
 		}
 		if metered {
 			rec = m.measure(j, o, now)

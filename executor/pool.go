@@ -31,6 +31,7 @@ func (d *dependency) startPool() {
 		return
 	}
 	d.queue = make(chan *job, 2*d.policy.Pool.Workers+d.policy.Pool.Queue)
+	d.latency.Store(new(latencies))
 	for range d.policy.Pool.Workers {
 		d.startWorkerLocked()
 	}

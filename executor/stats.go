@@ -62,6 +62,10 @@ type Stats struct {
 	ConsecutiveFailures int
 	LastFailure         time.Time
 
+	// Latency is the histogram of the durations of the jobs the
+	// dependency admitted, from submission to their end.
+	Latency Latency
+
 	// EventsDropped counts events dropped executor-wide because the event
 	// buffer was full; ListenerPanics counts listener calls that panicked.
 	EventsDropped, ListenerPanics uint64
@@ -121,6 +125,7 @@ func (d *dependency) stats() Stats {
 		FailureRate:         v.FailureRate,
 		ConsecutiveFailures: v.ConsecutiveFailures,
 		LastFailure:         v.LastFailure,
+		Latency:             d.latency.Load().read(),
 		EventsDropped:       dropped,
 		ListenerPanics:      panics,
 	}
