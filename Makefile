@@ -3,7 +3,7 @@
 # tools/go.mod.
 
 GO       ?= go
-MODULES  := . bench
+MODULES  := . bench status/browsertest
 BIN      := $(CURDIR)/bin
 COVERPKG := ./messages/... ./actors/...
 COVERMIN := 90
@@ -16,13 +16,17 @@ BENCH_DATE := $(shell date +%F)
 
 SOAK ?= 10m
 
-.PHONY: all demo test lint fuzz cover bench bench-quick soak tools clean
+.PHONY: all demo test lint fuzz cover bench bench-quick soak tools clean screenshot
 
 all: lint test
 
 ## demo: run Warden's demo
 demo:
 	$(GO) run ./examples/demo
+
+## screenshot: the status page in headless Chromium, saved for the README
+screenshot:
+	cd status/browsertest && WARDEN_SCREENSHOT=$(CURDIR)/docs/status-page.png $(GO) test -count=1 -run TestStatusPageInChromium .
 
 ## test: every module's tests, with the race detector. Every module runs
 ## even when one fails; the target fails at the end if any did. The

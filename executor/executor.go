@@ -351,6 +351,11 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 	}
 }
 
+// ShuttingDown reports whether Shutdown has been called: from then on
+// calls fail with ErrShutdown, and Stats and Snapshot report the last
+// state.
+func (ex *Executor) ShuttingDown() bool { return ex.closing.Load() }
+
 // Gauges are live counts of what the executor holds; all are zero after a
 // complete Shutdown.
 type Gauges struct {
