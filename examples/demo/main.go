@@ -3,9 +3,11 @@
 // seconds, then recovered. Concurrent callers drive load through Warden
 // the whole time; every second the demo prints each dependency's breaker
 // state, counters and latency, and at the end a ledger proving that every
-// job ended exactly once.
+// job ended exactly once. While it runs it serves the executor's live
+// status page on 127.0.0.1 and prints its address; at the end it writes a
+// PNG of each dependency's breaker state and success rate over time.
 //
-//	go run ./examples/demo [-duration 15s]
+//	go run ./examples/demo [-duration 15s] [-status 127.0.0.1:0] [-png warden-demo.png]
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,12 +28,17 @@ import (
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/actors/retrier"
 	"github.com/warden-go/warden/executor"
+	"github.com/warden-go/warden/status"
 )
 
 func main() {
 	duration := flag.Duration("duration", 15*time.Second, "how long to drive load")
+	statusAddr := flag.String("status", "127.0.0.1:0", "where to serve the status page (loopback only)")
+	pngPath := flag.String("png", "warden-demo.png", "where to write the timeline image")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, newScript(*duration)); err != nil {
+	s := newScript(*duration)
+	s.statusAddr, s.png = *statusAddr, *pngPath
+	if err := run(context.Background(), os.Stdout, s); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -46,6 +54,8 @@ type script struct {
 	callers           int
 	pause             time.Duration
 	healthy, degraded time.Duration // service latency
+	statusAddr        string        // the status page's address
+	png               string        // the timeline image's path
 }
 
 func newScript(d time.Duration) script {
@@ -59,6 +69,7 @@ func newScript(d time.Duration) script {
 		pause:       10 * time.Millisecond,
 		healthy:     3 * time.Millisecond,
 		degraded:    d / 50,
+		statusAddr:  "127.0.0.1:0",
 	}
 }
 
@@ -159,7 +170,22 @@ func run(ctx context.Context, out io.Writer, s script) error {
 		return err
 	}
 
+	page, err := net.Listen("tcp", s.statusAddr)
+	if err != nil {
+		return err
+	}
+	if host, _, _ := net.SplitHostPort(page.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		page.Close()
+		return fmt.Errorf("the status page serves on loopback only, not %s", page.Addr())
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/warden/", http.StripPrefix("/warden", status.Handler(ex)))
+	pageSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = pageSrv.Serve(page) }()
+	defer pageSrv.Close()
+
 	deps := []string{"inventory", "payments"}
+	var tl timeline
 	windows := map[string]*window{"inventory": {}, "payments": {}}
 	var results atomic.Int64 // jobs that returned to their caller
 	loadCtx, stopLoad := context.WithTimeout(ctx, s.duration)
@@ -182,8 +208,9 @@ func run(ctx context.Context, out io.Writer, s script) error {
 		})
 	}
 
-	fmt.Fprintf(out, "Warden demo: %d callers against %s for %s; inventory fails from t=%s to t=%s\n\n",
+	fmt.Fprintf(out, "Warden demo: %d callers against %s for %s; inventory fails from t=%s to t=%s\n",
 		s.callers, base, s.duration, s.failFrom, s.failTo)
+	fmt.Fprintf(out, "Status page: http://%s/warden/\n\n", page.Addr())
 	ticker := time.NewTicker(s.tick)
 	prev := map[string]executor.Stats{}
 	for loadCtx.Err() == nil {
@@ -206,6 +233,7 @@ func run(ctx context.Context, out io.Writer, s script) error {
 				time.Since(sv.start).Seconds(), dep, st.State, st.Succeeded-p.Succeeded, st.Retries-p.Retries,
 				st.Rejected-p.Rejected, st.ShortCircuited-p.ShortCircuited,
 				p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond))
+			tl.add(dep, st, p)
 			prev[dep] = st
 		}
 	}
@@ -214,7 +242,18 @@ func run(ctx context.Context, out io.Writer, s script) error {
 	if err := ex.Shutdown(ctx); err != nil {
 		return err
 	}
-	return ledger(out, ex, deps, results.Load(), sv.calls.Load())
+	if err := ledger(out, ex, deps, results.Load(), sv.calls.Load()); err != nil {
+		return err
+	}
+	if s.png == "" {
+		return nil
+	}
+	if err := tl.writePNG(s.png, deps); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nTimeline: %s (one band per dependency, top to bottom: %s; in each, the breaker's state per tick,\n"+
+		"green closed, red open, amber half-open, then the tick's success rate, 0-100%%)\n", s.png, strings.Join(deps, ", "))
+	return nil
 }
 
 // ledger prints every job's end and checks that each ended exactly once.

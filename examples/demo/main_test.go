@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,8 +24,17 @@ func TestDemo(t *testing.T) {
 		t.Skip("real-time demo")
 	}
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, newScript(6*time.Second)))
+	sc := newScript(6 * time.Second)
+	sc.png = filepath.Join(t.TempDir(), "demo.png")
+	require.NoError(t, run(context.Background(), &out, sc))
 	s := out.String()
+	assert.Regexp(t, `Status page: http://127\.0\.0\.1:\d+/warden/`, s)
+	f, err := os.Open(sc.png)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	assert.Greater(t, img.Bounds().Dx(), 100, "a band per tick")
 	assert.Contains(t, s, "inventory breaker closed -> open")
 	assert.Contains(t, s, "inventory breaker half-open -> closed")
 	assert.NotContains(t, s, "payments breaker", "the healthy dependency's breaker never moved")
