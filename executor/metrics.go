@@ -58,7 +58,7 @@ func newMeters(ex *Executor, mp metric.MeterProvider) (*meters, error) {
 	m.retries = counter("warden.retries", "{retry}", "Retries scheduled.")
 	m.transitions = counter("warden.circuitbreaker.transitions", "{transition}", "Breaker state changes, by from and to.")
 	m.restarts = counter("warden.supervisor.restarts", "{restart}", "Crashed actors and workers restarted, by actor.")
-	m.state = gauge("warden.circuitbreaker.state", "1", "1 for the breaker's state, 0 for every other state.")
+	m.state = gauge("warden.circuitbreaker.state", "{state}", "1 for the breaker's state, 0 for every other state.")
 	m.inFlight = gauge("warden.pool.in_flight", "{job}", "Admitted jobs not yet ended.")
 	m.queued = gauge("warden.pool.queued", "{job}", "Jobs waiting for a worker.")
 	m.workers = gauge("warden.pool.workers", "{worker}", "Worker goroutines reading the job channel.")
