@@ -12,6 +12,7 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/warden-go/warden/executor"
 )
@@ -268,8 +269,22 @@ var (
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()), sdkmetric.WithView(drop))
 		return []executor.Option{executor.WithMeterProvider(mp)}
 	})
-	metricsPeers = []peer{wardenHandle, wardenNoMetrics, wardenOTelSDK, wardenOTelCounts}
+	// wardenTraced traces every job with the OTel SDK (every span
+	// sampled, handed to a processor that drops it), its metrics off.
+	wardenTraced = wardenHandleWith("warden-handle-traced", func() []executor.Option {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(dropSpans{}))
+		return []executor.Option{executor.WithMeterProvider(nil), executor.WithTracerProvider(tp)}
+	})
+	metricsPeers = []peer{wardenHandle, wardenNoMetrics, wardenOTelSDK, wardenOTelCounts, wardenTraced}
 )
+
+// dropSpans is a span processor that drops every span it is given.
+type dropSpans struct{}
+
+func (dropSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (dropSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (dropSpans) Shutdown(context.Context) error                  { return nil }
+func (dropSpans) ForceFlush(context.Context) error                { return nil }
 
 // BenchmarkMetrics: the success path with metrics off, to the no-op
 // global provider, and to the OpenTelemetry SDK.

@@ -71,7 +71,8 @@ type dependency struct {
 	abandoned atomic.Uint64
 	restarts  [numActors]atomic.Uint64
 
-	latency atomic.Pointer[latencies] // made with the pool
+	latency  atomic.Pointer[latencies] // made with the pool
+	spanName string                    // when tracing
 
 	// For the metrics: made when first needed.
 	transitions atomic.Pointer[transitionCounts]
@@ -108,6 +109,9 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		stopped:  make(chan struct{}),
 	}
 	d.handle.d = d
+	if ex.tracer != nil {
+		d.spanName = "warden " + name
+	}
 	d.slots.init(d, p.Pool.Workers+p.Pool.Queue)
 	d.dog.init(d)
 	var err error

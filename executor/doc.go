@@ -52,4 +52,10 @@
 // the caller's own ctx.Err(). A retry that meets an open breaker ends
 // with an error matching both ErrCircuitOpen and the last attempt's
 // error. An Executor is safe for concurrent use.
+//
+// The executor reports through the OpenTelemetry API: metrics
+// (WithMeterProvider; by default the global provider), one span per job
+// (WithTracerProvider), logs (WithLogger) and events (WithEvents);
+// Stats and Snapshot give the same counts, and Stats.Latency the jobs'
+// durations. Package status serves them as a live page.
 package executor

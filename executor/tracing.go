@@ -25,7 +25,7 @@ const (
 // startSpan starts the span of a job of d with operation op, a child of
 // ctx's span, and returns the context that carries it.
 func (d *dependency) startSpan(ctx context.Context, op string) context.Context {
-	ctx, _ = d.ex.tracer.Start(ctx, "warden "+d.name, trace.WithSpanKind(trace.SpanKindInternal),
+	ctx, _ = d.ex.tracer.Start(ctx, d.spanName, trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attribute.String("dependency", d.name), attribute.String("operation", op)))
 	return ctx
 }

@@ -144,6 +144,8 @@ var (
 			ratio("Metrics/warden-handle-otelsdk/deps=8/par=1", "jobs/s", "Metrics/warden-handle-nometrics/deps=8/par=1"), atLeast(0.95)},
 		{"same, the duration histogram dropped by a view, 1024 callers", ">= 0.95x",
 			ratio("Metrics/warden-handle-otelsdk-counts/deps=8/par=1024", "jobs/s", "Metrics/warden-handle-nometrics/deps=8/par=1024"), atLeast(0.95)},
+		{"success traced by the OTel SDK vs not traced, 1024 callers", "-",
+			ratio("Metrics/warden-handle-traced/deps=8/par=1024", "jobs/s", "Metrics/warden-handle-nometrics/deps=8/par=1024"), nil}, // no goal: the cost, for the record
 		{"success to the no-op global provider vs metrics off, 1024 callers", ">= 0.95x",
 			ratio("Metrics/warden-handle/deps=8/par=1024", "jobs/s", "Metrics/warden-handle-nometrics/deps=8/par=1024"), atLeast(0.95)},
 		{"goroutines per pending retry (the executor's own, shared)", "< 0.001",
@@ -190,7 +192,10 @@ func report(w io.Writer, res results) {
 		slices.Sort(vs)
 		med := median(vs)
 		holds := "no"
-		if t.holds(med) {
+		switch {
+		case t.holds == nil:
+			holds = "-"
+		case t.holds(med):
 			holds = "yes"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s - %s | %d | %s |\n",
