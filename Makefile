@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 BENCH_ROUNDS ?= 7
 BENCH_TIME ?= 100ms
 QUICK_ROUNDS ?= 3
-BENCH_DATE := $(shell date +%F)
+BENCH_DATE := $(shell date +%F-%H%M%S) # a run never overwrites an earlier one's files
 
 SOAK ?= 10m
 
