@@ -30,7 +30,7 @@ func TestRatiosPerRoundAgainstTheFasterBaseline(t *testing.T) {
 	for _, want := range []string{
 		// round 0: 2.4M over the best gobreaker placement (1.5M) = 1.6;
 		// round 1: 1.2M over 0.8M = 1.5
-		"| throughput, 1024 callers over 8 deps, vs chanpool+gobreaker | >= 1.1x | 1.55 | 1.50 - 1.60 | 2 | yes |",
+		"| success, 1024 callers over 8 deps, vs chanpool+gobreaker | >= 1.1x | 1.55 | 1.50 - 1.60 | 2 | yes |",
 		// 2.4M / 2M = 1.2, 1.2M / 1M = 1.2
 		"| same, vs bare chanpool | >= 1.0x | 1.20 | 1.20 - 1.20 | 2 | yes |",
 		"| idle dependency, default policy, B | < 8192 | 9000 | 9000 - 9000 | 1 | no |",
