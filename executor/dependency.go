@@ -70,6 +70,9 @@ type dependency struct {
 	retries   atomic.Uint64
 	abandoned atomic.Uint64
 	restarts  [numActors]atomic.Uint64
+	// budget caps the retries, if the policy has a budget.
+	budget        *retryBudget
+	retriesDenied atomic.Uint64
 
 	latency  atomic.Pointer[latencies] // made with the pool
 	spanName string                    // when tracing
@@ -109,6 +112,9 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 		stopped:  make(chan struct{}),
 	}
 	d.handle.d = d
+	if p.RetryBudget != nil {
+		d.budget = &retryBudget{l: retrier.NewLedger(*p.RetryBudget)}
+	}
 	if ex.tracer != nil {
 		d.spanName = "warden " + name
 	}
@@ -148,6 +154,18 @@ func newDependency(ex *Executor, name string, p Policy) (*dependency, error) {
 	<-d.breaker.Ready()
 	<-d.retrier.Ready()
 	return d, nil
+}
+
+// retryBudget is a dependency's retry ledger, for the retry path alone.
+type retryBudget struct {
+	mu sync.Mutex
+	l  *retrier.Ledger
+}
+
+func (b *retryBudget) allow(now time.Time, calls uint64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.l.Allow(now, calls)
 }
 
 // now reads the monotonic clock alone (time.Now reads the wall clock

@@ -11,12 +11,14 @@ var (
 	ErrCircuitOpen       = messages.ErrCircuitOpen
 	ErrRejected          = messages.ErrRejected
 	ErrRetriesExhausted  = messages.ErrRetriesExhausted
-	ErrPanic             = messages.ErrPanic
-	ErrUnknownDependency = messages.ErrUnknownDependency
-	ErrShutdown          = messages.ErrShutdown
-	ErrDependencyDown    = messages.ErrDependencyDown
-	ErrInvalidPolicy     = messages.ErrInvalidPolicy
-	ErrInvalidJob        = messages.ErrInvalidJob
+	// ErrRetryBudgetExhausted: see messages.ErrRetryBudgetExhausted.
+	ErrRetryBudgetExhausted = messages.ErrRetryBudgetExhausted
+	ErrPanic                = messages.ErrPanic
+	ErrUnknownDependency    = messages.ErrUnknownDependency
+	ErrShutdown             = messages.ErrShutdown
+	ErrDependencyDown       = messages.ErrDependencyDown
+	ErrInvalidPolicy        = messages.ErrInvalidPolicy
+	ErrInvalidJob           = messages.ErrInvalidJob
 )
 
 // Error types, re-exported from package messages.

@@ -27,8 +27,8 @@ type meters struct {
 	enabled  interface{ Enabled(context.Context) bool } // duration's, if it says
 	reg      metric.Registration
 
-	calls, attempts, retries, transitions, restarts metric.Int64ObservableCounter
-	state, inFlight, queued, workers, abandoned     metric.Int64ObservableGauge
+	calls, attempts, retries, denied, transitions, restarts metric.Int64ObservableCounter
+	state, inFlight, queued, workers, abandoned             metric.Int64ObservableGauge
 }
 
 // newMeters makes the instruments on mp's meter and registers the
@@ -56,6 +56,7 @@ func newMeters(ex *Executor, mp metric.MeterProvider) (*meters, error) {
 	m.calls = counter("warden.calls", "{call}", "Jobs ended, by outcome.")
 	m.attempts = counter("warden.attempts", "{attempt}", "Attempts started.")
 	m.retries = counter("warden.retries", "{retry}", "Retries scheduled.")
+	m.denied = counter("warden.retries.denied", "{retry}", "Retries the retry budget refused.")
 	m.transitions = counter("warden.circuitbreaker.transitions", "{transition}", "Breaker state changes, by from and to.")
 	m.restarts = counter("warden.supervisor.restarts", "{restart}", "Crashed actors and workers restarted, by actor.")
 	m.state = gauge("warden.circuitbreaker.state", "{state}", "1 for the breaker's state, 0 for every other state.")
@@ -71,7 +72,7 @@ func newMeters(ex *Executor, mp metric.MeterProvider) (*meters, error) {
 			m.observe(d, o)
 		}
 		return nil
-	}, m.calls, m.attempts, m.retries, m.transitions, m.restarts,
+	}, m.calls, m.attempts, m.retries, m.denied, m.transitions, m.restarts,
 		m.state, m.inFlight, m.queued, m.workers, m.abandoned)
 	if err != nil {
 		return nil, err
@@ -96,6 +97,7 @@ func (m *meters) observe(d *dependency, o metric.Observer) {
 	}
 	o.ObserveInt64(m.attempts, int64(st.Attempts), a.dep)
 	o.ObserveInt64(m.retries, int64(st.Retries), a.dep)
+	o.ObserveInt64(m.denied, int64(st.RetriesDenied), a.dep)
 	for s := range a.state {
 		v := int64(0)
 		if st.State == messages.State(s) {

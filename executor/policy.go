@@ -67,6 +67,12 @@ type Policy struct {
 	// crash before it is marked down; see supervisor.Policy for its
 	// defaults.
 	Restart supervisor.Policy
+	// RetryBudget, if set, caps the dependency's retries at a share of
+	// its calls (see retrier.Budget; &retrier.Budget{} has the
+	// defaults: 20% plus 10 per second, over 10 s). A retry over budget
+	// is not made: the job ends with its last error, which then also
+	// matches ErrRetryBudgetExhausted. Nil means no budget.
+	RetryBudget *retrier.Budget
 }
 
 // BreakerCounts orders the breaker and the retries.
@@ -135,6 +141,9 @@ func (p Policy) Validate() error {
 	e.Nest("Retry", p.Retry.Validate())
 	e.Nest("Breaker", p.Breaker.Validate())
 	e.Nest("Restart", p.Restart.Validate())
+	if p.RetryBudget != nil {
+		e.Nest("RetryBudget", p.RetryBudget.Validate())
+	}
 	return e.Err()
 }
 

@@ -217,6 +217,11 @@ func (d *dependency) afterAttempt(j *job, s state, a attemptEnd, now int64, rnd 
 			policy: &d.policy, op: j.op, deadline: d.epoch.Add(time.Duration(j.deadline)),
 			budget: j.budget, prevDelay: j.prevDelay,
 		}, a, d.epoch.Add(time.Duration(now)), rnd)
+		if v.retry && d.budget != nil && !d.budget.allow(d.epoch.Add(time.Duration(now)), d.submitted.Load()) {
+			d.retriesDenied.Add(1)
+			v.retry, v.report = false, true
+			v.err = fmt.Errorf("%w after %d attempts: %w", messages.ErrRetryBudgetExhausted, a.attempt, v.last)
+		}
 	}
 	if v.report {
 		d.breaker.Report(j.permit, v.outcome, time.Duration(now-j.start))

@@ -37,8 +37,9 @@ type Stats struct {
 	// Panicked counts jobs that ended with a *PanicError.
 	Panicked uint64
 
-	// Attempts counts attempts started; Retries counts retries scheduled.
-	Attempts, Retries uint64
+	// Attempts counts attempts started; Retries counts retries scheduled;
+	// RetriesDenied counts retries the retry budget refused.
+	Attempts, Retries, RetriesDenied uint64
 	// Abandoned counts workers replaced because the function they ran
 	// outlived its attempt's deadline (it ignored its context);
 	// AbandonedWorkers is how many of them are still stuck in it. While
@@ -115,6 +116,7 @@ func (d *dependency) stats() Stats {
 		Panicked:            d.counts[outPanicked].Load(),
 		Attempts:            d.attempts.Load(),
 		Retries:             d.retries.Load(),
+		RetriesDenied:       d.retriesDenied.Load(),
 		Abandoned:           d.abandoned.Load(),
 		AbandonedWorkers:    d.stuck.Load(),
 		Restarts:            d.restartCount(),

@@ -22,6 +22,10 @@ var (
 	ErrRejected = errors.New("warden: rejected, dependency at capacity")
 	// ErrRetriesExhausted matches every *RetryError.
 	ErrRetriesExhausted = errors.New("warden: retries exhausted")
+	// ErrRetryBudgetExhausted matches the error of a job whose retry the
+	// dependency's retry budget refused; the error matches the last
+	// attempt's error too.
+	ErrRetryBudgetExhausted = errors.New("warden: retry budget exhausted")
 	// ErrPanic matches every *PanicError.
 	ErrPanic = errors.New("warden: job panicked")
 	// ErrUnknownDependency is returned for a dependency name that was never
