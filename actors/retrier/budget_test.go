@@ -13,7 +13,6 @@ import (
 	"github.com/warden-go/warden/messages"
 )
 
-
 // The ledger, step by step: what it allows as calls and time go by.
 func TestLedgerTable(t *testing.T) {
 	type step struct {
