@@ -104,6 +104,16 @@ func TestClassificationOfRealErrors(t *testing.T) {
 	_, err = a.Exec(ctx, "SELECT 1")
 	require.Error(t, err)
 	assert.True(t, Retryable(err), "%v (SQLSTATE %q)", err, code(err))
+
+	// A lost connection: the server dies under an open session, and a
+	// new one is refused.
+	s.kill()
+	_, err = b.Exec(ctx, "SELECT 1")
+	require.Error(t, err)
+	assert.True(t, Retryable(err), "lost: %v", err)
+	_, err = pgx.Connect(ctx, s.url())
+	require.Error(t, err)
+	assert.True(t, Retryable(err), "refused: %v", err)
 }
 
 // Under load, the server is killed (pg_ctl stop -m immediate) and started

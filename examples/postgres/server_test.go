@@ -78,8 +78,18 @@ func startServer(t *testing.T) *server {
 	}
 	s.run("initdb", "-D", s.dir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
 	s.start()
-	t.Cleanup(func() { s.ctl("stop", "-m", "fast") })
+	t.Cleanup(func() {
+		if s.running() {
+			s.ctl("stop", "-m", "fast")
+		}
+	})
 	return s
+}
+
+// running reports whether the server is up.
+func (s *server) running() bool {
+	argv := append(append(append([]string(nil), s.asOwner...), filepath.Join(s.bin, "pg_ctl")), "-D", s.dir, "status")
+	return exec.Command(argv[0], argv[1:]...).Run() == nil
 }
 
 func (s *server) run(name string, args ...string) {
