@@ -183,24 +183,73 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	noBody := req.Body == nil || req.Body == http.NoBody
 	retryable := req.GetBody != nil || (noBody && idempotent(req))
 	var attempts atomic.Int32
+	var out outstanding
 	resp, err := executor.Call(req.Context(), dep, func(actx context.Context) (*http.Response, error) {
 		r, err := t.attempt(actx, req, int(attempts.Add(1)), retryable)
 		if err != nil && !retryable {
 			err = retrier.Permanent(err)
+		}
+		var f *final
+		if errors.As(err, &f) {
+			r = f.resp
+		}
+		if r != nil && !out.add(r) {
+			r.Body.Close() // the request ended without it
 		}
 		return r, err
 	})
 	if err != nil {
 		var f *final
 		if errors.As(err, &f) {
-			return f.resp, nil
+			resp = f.resp
+			err = nil
 		}
+	}
+	// Any other response an attempt made (one that came as its attempt
+	// timed out, say) is nobody's: close it.
+	out.settle(resp)
+	if err != nil {
 		if attempts.Load() == 0 {
 			closeBody(req) // never sent
 		}
 		return nil, err
 	}
 	return resp, nil
+}
+
+// outstanding keeps the responses a request's attempts made, so that the
+// ones the caller does not get are closed, even one that an attempt
+// produced after the request ended.
+type outstanding struct {
+	mu      sync.Mutex
+	done    bool
+	pending []*http.Response
+}
+
+// add keeps r; it reports false once the request has ended.
+func (o *outstanding) add(r *http.Response) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.done {
+		return false
+	}
+	o.pending = append(o.pending, r)
+	return true
+}
+
+// settle ends the request, whose caller gets kept (or nil), and closes
+// every other response.
+func (o *outstanding) settle(kept *http.Response) {
+	o.mu.Lock()
+	o.done = true
+	pending := o.pending
+	o.pending = nil
+	o.mu.Unlock()
+	for _, r := range pending {
+		if r != kept {
+			r.Body.Close()
+		}
+	}
 }
 
 // attempt sends one attempt of req. Its response outlives actx, the

@@ -346,3 +346,45 @@ type closeSpy struct {
 }
 
 func (c *closeSpy) Close() error { c.closed = true; return nil }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A response that comes after its attempt timed out (from a transport
+// that ignores the request's context) is closed, not leaked.
+func TestLateResponseIsClosed(t *testing.T) {
+	body := &closeSpy{Reader: strings.NewReader("late")}
+	closed := make(chan struct{})
+	late := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		time.Sleep(300 * time.Millisecond) // past the attempt's 100 ms, ignoring its context
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: &notify{closeSpy: body, closed: closed}}, nil
+	})
+	p := policy()
+	p.AttemptTimeout, p.Retry.MaxAttempts = 100*time.Millisecond, 1
+	ex, err := executor.New(executor.WithDependency("api", p), executor.WithMeterProvider(nil))
+	require.NoError(t, err)
+	dep, err := ex.Dependency("api")
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/", nil)
+	require.NoError(t, err)
+	_, err = NewTransport(dep, late).RoundTrip(req)
+	require.ErrorIs(t, err, executor.ErrTimeout)
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the late response's body was never closed")
+	}
+	require.NoError(t, ex.Shutdown(context.Background()))
+}
+
+type notify struct {
+	*closeSpy
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (n *notify) Close() error {
+	n.once.Do(func() { close(n.closed) })
+	return n.closeSpy.Close()
+}
