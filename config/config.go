@@ -139,12 +139,14 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // UnmarshalYAML reads a duration such as "30s", naming the line of a bad
 // one.
+// A bad one is a *yaml.TypeError, so that decoding goes on and reports
+// the file's other errors too.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a duration such as 30s", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: want a duration such as 30s", n.Line)}}
 	}
 	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 	}
 	return nil
 }
@@ -235,13 +237,50 @@ func Parse(name string, data []byte) (*File, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var errs []error
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: %s: %w", messages.ErrInvalidPolicy, name, err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("%w: %s: %w", messages.ErrInvalidPolicy, name, err)
+		}
+		// Unknown fields and bad values: the decoder went on, and
+		// what it could read is checked too.
+		for _, e := range te.Errors {
+			errs = append(errs, fmt.Errorf("%w: %s", messages.ErrInvalidPolicy, e))
+		}
 	}
 	if _, err := f.Policies(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		errs = append(errs, err)
+	}
+	if err := prefixEach(name, errors.Join(errs...)); err != nil {
+		return nil, err
 	}
 	return &f, nil
+}
+
+// prefixEach puts prefix before every error joined in err, so that each
+// line of the message names the file.
+func prefixEach(prefix string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var out []error
+	for _, e := range leaves(err) {
+		out = append(out, fmt.Errorf("%s: %w", prefix, e))
+	}
+	return errors.Join(out...)
+}
+
+// leaves returns the errors joined in err, flattened.
+func leaves(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // jsonPosition adds the line of a JSON syntax or type error.
@@ -270,7 +309,9 @@ func (f *File) Policies() (map[string]executor.Policy, error) {
 	for _, name := range f.names() {
 		p, err := f.Dependencies[name].Policy()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("dependency %q: %w", name, err))
+			for _, e := range leaves(err) {
+				errs = append(errs, fmt.Errorf("dependency %q: %w", name, e))
+			}
 			continue
 		}
 		out[name] = p
@@ -407,9 +448,36 @@ func (d *Dependency) Policy() (executor.Policy, error) {
 		p.RetryBudget = &rb
 	}
 	if err := p.Validate(); err != nil {
-		errs = append(errs, err)
+		// Name each field as the file does: Pool.Workers is pool.workers.
+		for _, e := range leaves(err) {
+			var pe *messages.PolicyError
+			if errors.As(e, &pe) {
+				e = fmt.Errorf("%s: %w", fileField(pe.Field), e)
+			}
+			errs = append(errs, e)
+		}
 	}
 	return p, errors.Join(errs...)
+}
+
+// fileField is a policy field's name in a file: each part of the Go path
+// in snake case.
+func fileField(goPath string) string {
+	parts := strings.Split(goPath, ".")
+	for i, p := range parts {
+		var b strings.Builder
+		for j, r := range p {
+			if r >= 'A' && r <= 'Z' {
+				if j > 0 {
+					b.WriteByte('_')
+				}
+				r += 'a' - 'A'
+			}
+			b.WriteRune(r)
+		}
+		parts[i] = b.String()
+	}
+	return strings.Join(parts, ".")
 }
 
 var jitterByName = map[string]retrier.Jitter{}
@@ -469,8 +537,9 @@ func setD(dst *time.Duration, v *Duration) {
 
 // Override applies the WARDEN_<DEPENDENCY>_<FIELD> variables of environ
 // (as os.Environ gives them) to f's dependencies, and checks the result.
-// A variable for a dependency the file does not have is an error, as is
-// one for no field.
+// A variable that names a dependency of the file but no field of it, or
+// has a bad value, is an error; one that names no dependency of the file
+// is left alone, as the environment holds other programs' variables.
 func (f *File) Override(environ []string) error {
 	byPrefix := map[string]string{}
 	for name := range f.Dependencies {
@@ -489,7 +558,6 @@ func (f *File) Override(environ []string) error {
 			}
 		}
 		if dep == "" {
-			errs = append(errs, fmt.Errorf("%w: %s: no dependency of that name", messages.ErrInvalidPolicy, key))
 			continue
 		}
 		if err := setEnv(reflect.ValueOf(f.Dependencies[dep]).Elem(), field, val); err != nil {
@@ -500,7 +568,7 @@ func (f *File) Override(environ []string) error {
 		return err
 	}
 	_, err := f.Policies()
-	return err
+	return prefixEach("after the environment's overrides", err)
 }
 
 // envName is name as it appears in a variable's name.
@@ -519,22 +587,32 @@ func envName(name string) string {
 // setEnv sets the field of v (a struct) whose upper-cased yaml path is
 // field to val.
 func setEnv(v reflect.Value, field, val string) error {
+	// The longest name that fits wins: RETRY_BUDGET_RATIO is
+	// retry_budget.ratio, not retry.budget_ratio.
 	t := v.Type()
+	best, bestKey := -1, ""
 	for i := range t.NumField() {
 		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
 		key := envName(tag)
 		fv := v.Field(i)
-		if field == key {
-			return setText(fv, val)
-		}
-		if rest, ok := strings.CutPrefix(field, key+"_"); ok && fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() == reflect.Struct {
-			if fv.IsNil() {
-				fv.Set(reflect.New(fv.Type().Elem()))
+		nested := fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() == reflect.Struct
+		if (field == key && !nested) || (nested && strings.HasPrefix(field, key+"_")) {
+			if len(key) > len(bestKey) {
+				best, bestKey = i, key
 			}
-			return setEnv(fv.Elem(), rest, val)
 		}
 	}
-	return errors.New("no such field")
+	if best < 0 {
+		return errors.New("no such field")
+	}
+	fv := v.Field(best)
+	if fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() == reflect.Struct {
+		if fv.IsNil() {
+			fv.Set(reflect.New(fv.Type().Elem()))
+		}
+		return setEnv(fv.Elem(), strings.TrimPrefix(field, bestKey+"_"), val)
+	}
+	return setText(fv, val)
 }
 
 var durationType = reflect.TypeOf(Duration(0))

@@ -123,6 +123,10 @@ func TestBadInput(t *testing.T) {
 			[]string{"c.yaml", `"db"`, "preset", "retry.jitter", "retry.retry_on[1]", "sometimes"}},
 		{"invalid values", "d.yaml", "dependencies:\n  db:\n    pool: {workers: -1}\n    breaker: {failure_threshold: -2}\n",
 			[]string{"d.yaml", `"db"`, "Pool.Workers", "Breaker.FailureThreshold"}},
+		{"every error of a file, each naming it", "m.yaml",
+			"dependencies:\n  db:\n    preset: databse\n    timeout: 30\n    colour: red\n    pool: {workers: -4}\n",
+			[]string{"m.yaml: warden: invalid policy: line 4", "m.yaml: warden: invalid policy: line 5: field colour",
+				`m.yaml: dependency "db": warden: invalid policy: preset`, `m.yaml: dependency "db": pool.workers`}},
 		{"every dependency's fields", "e.yaml", "dependencies:\n  a:\n    timeout_kind: slow\n  b:\n    breaker_counts: sometimes\n",
 			[]string{`"a"`, "timeout_kind", `"b"`, "breaker_counts"}},
 		{"JSON syntax", "f.json", "{\"dependencies\": {\n  \"db\": {\"timeout\": \"1s\",}\n}}",
@@ -154,6 +158,10 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"WARDEN_DB_RETRY_MAX_ATTEMPTS=9",
 		"WARDEN_DB_RETRY_RETRY_ON=network, timeout",
 		"WARDEN_DB_REPLICA_POOL_WORKERS=3",
+		"WARDEN_DB_RETRY_BUDGET_RATIO=0.5",
+		"WARDEN_DB_RETRY_BUDGET_WINDOW=30s",
+		"WARDEN_CACHE_TIMEOUT=1s",                  // no such dependency here: another program's
+		"WARDEN_PG_BIN=/usr/lib/postgresql/15/bin", // the tests' own variables too
 	}))
 	ps, err := f.Policies()
 	require.NoError(t, err)
@@ -162,8 +170,9 @@ func TestEnvironmentOverrides(t *testing.T) {
 	assert.Equal(t, []string{"network", "timeout"}, f.Dependencies["db"].Retry.RetryOn)
 	assert.Equal(t, 3, ps["db-replica"].Pool.Workers, "the longer name wins")
 	assert.Equal(t, 2*time.Second, ps["db-replica"].Timeout)
+	assert.Equal(t, &retrier.Budget{Ratio: 0.5, Window: 30 * time.Second}, ps["db"].RetryBudget, "retry_budget, not retry")
 
-	for _, bad := range []string{"WARDEN_CACHE_TIMEOUT=1s", "WARDEN_DB_TIMEOUTS=1s", "WARDEN_DB_TIMEOUT=soon", "WARDEN_DB_POOL_WORKERS=-4"} {
+	for _, bad := range []string{"WARDEN_DB_TIMEOUTS=1s", "WARDEN_DB_TIMEOUT=soon", "WARDEN_DB_POOL_WORKERS=-4"} {
 		f, err := Parse("env.yaml", []byte("dependencies:\n  db: {}\n"))
 		require.NoError(t, err)
 		err = f.Override([]string{bad})

@@ -17,9 +17,13 @@ func ExampleNewActor() {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}))
-	opened := make(chan breaker.Transition, 1)
-	b, err := breaker.NewActor("postgres", breaker.Database(), breaker.WithActorOnTransition(func(t breaker.Transition, _ *breaker.View) {
-		opened <- t
+	type change struct {
+		t breaker.Transition
+		v *breaker.View // the view the transition publishes
+	}
+	opened := make(chan change, 1)
+	b, err := breaker.NewActor("postgres", breaker.Database(), breaker.WithActorOnTransition(func(t breaker.Transition, v *breaker.View) {
+		opened <- change{t, v}
 	}))
 	if err != nil {
 		panic(err)
@@ -31,11 +35,13 @@ func ExampleNewActor() {
 		a := b.View().Admit(time.Now())
 		b.Report(a.Permit, messages.Failure, time.Millisecond)
 	}
-	t := <-opened
-	fmt.Println(t.From, "->", t.To, "after", t.Reason)
+	c := <-opened
+	fmt.Println(c.t.From, "->", c.t.To, "after", c.t.Reason)
 
-	a := b.View().Admit(time.Now())
-	fmt.Println(a.Verdict, b.View().OpenError(a).FailureCount)
+	// The callback runs before b.View() publishes the new view: admit
+	// from the view it was given.
+	a := c.v.Admit(time.Now())
+	fmt.Println(a.Verdict, c.v.OpenError(a).FailureCount)
 
 	state := make(chan messages.State, 1)
 	b.Control(breaker.Reset, state)
