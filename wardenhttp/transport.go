@@ -7,7 +7,9 @@
 //	resp, err := client.Get("https://payments.internal/health")
 //
 // By default 408, 429, 502, 503 and 504 responses and transport errors
-// are retried, as the dependency's retry policy allows, with the
+// are retried, as the dependency's retry policy allows (a policy that
+// selects errors, such as retrier.Standard(), must accept them: see
+// Retryable), with the
 // server's Retry-After (seconds or an HTTP date) as the delay when it
 // sends one; other responses end the request at once. Only requests
 // whose body can be had again (Request.GetBody, which http.NewRequest
@@ -88,6 +90,17 @@ func (e *StatusError) Error() string {
 		msg += ": " + strings.TrimSpace(string(e.Body[:min(len(e.Body), 200)]))
 	}
 	return msg
+}
+
+// Retryable reports whether err is one the transport retries: a
+// *StatusError (a retryable status), or a transport error that
+// retrier.IsTransient knows. A dependency whose retry policy selects
+// errors (RetryIf, RetryOn, such as retrier.Standard's IsTransient)
+// retries statuses only if it accepts these: set its RetryIf to
+// Retryable, or add to it.
+func Retryable(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) || retrier.IsTransient(err)
 }
 
 // ErrNoDependency is the error of a request for a host with no

@@ -388,3 +388,31 @@ func (n *notify) Close() error {
 	n.once.Do(func() { close(n.closed) })
 	return n.closeSpy.Close()
 }
+
+// A policy that selects its errors, such as retrier.Standard's, retries
+// statuses once its RetryIf is Retryable.
+func TestRetryableWithAStandardPolicy(t *testing.T) {
+	storm := func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n <= 2 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}
+	p := policy()
+	p.Retry = retrier.Standard()
+	p.Retry.InitialDelay, p.Retry.Jitter = 10*time.Millisecond, retrier.NoJitter
+	f := newFixture(t, p, storm)
+	_, err := f.client.Get(f.srv.URL)
+	require.Error(t, err, "IsTransient alone does not take a 503")
+	assert.Equal(t, int32(1), f.n.Load())
+
+	p.Retry.RetryIf = Retryable
+	g := newFixture(t, p, storm)
+	resp, err := g.client.Get(g.srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", read(t, resp))
+	assert.Equal(t, int32(3), g.n.Load())
+	assert.True(t, Retryable(&StatusError{StatusCode: 503}))
+	assert.False(t, Retryable(errors.New("other")))
+}

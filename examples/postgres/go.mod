@@ -1,6 +1,6 @@
 module github.com/warden-go/warden/examples/postgres
 
-go 1.26.0
+go 1.25.3
 
 replace github.com/warden-go/warden => ../../
 

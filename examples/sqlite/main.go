@@ -104,8 +104,9 @@ func demo(ctx context.Context, dir string, hold time.Duration) (attempts uint64,
 	st, _ := ex.Stats("sqlite")
 	fmt.Printf("inserted row %d after %d attempts while another connection held the lock for %s\n", id, st.Attempts, hold)
 	_, err = executor.Do(ctx, ex, "sqlite", insert)
-	fmt.Printf("the same name again: %v (not retried: %t)\n", err, !Retryable(err))
+	before := st.Attempts
 	st, _ = ex.Stats("sqlite")
+	fmt.Printf("the same name again: %v (%d attempt: a constraint is not retried)\n", err, st.Attempts-before)
 	return st.Attempts, nil
 }
 
