@@ -497,3 +497,33 @@ func TestRejectionWithALateTimer(t *testing.T) {
 		assert.Equal(t, uint64(1+late), st.ShortCircuited, "the call that read the clock and ran is not counted as one")
 	})
 }
+
+// OpenBreakerFor opens for the period given, whatever the policy says:
+// calls are turned away with the remaining time, then a probe closes it.
+func TestOpenBreakerFor(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p := noRetry(fast())
+		p.Breaker = breaker.Policy{FailureThreshold: 5, OpenTimeout: time.Second}
+		ex := start(t, WithDependency("db", p))
+		s, err := ex.OpenBreakerFor(t.Context(), "db", time.Minute, "maintenance")
+		require.NoError(t, err)
+		assert.Equal(t, Open, s)
+		time.Sleep(20 * time.Second)
+		_, err = Do(t.Context(), ex, "db", ok(1))
+		var coe *CircuitOpenError
+		require.ErrorAs(t, err, &coe)
+		assert.Equal(t, 40*time.Second, coe.RetryAfter(), "the period given, less the time gone")
+		time.Sleep(40 * time.Second)
+		v, err := Do(t.Context(), ex, "db", ok(7))
+		require.NoError(t, err, "the probe")
+		assert.Equal(t, 7, v)
+		synctest.Wait()
+		st, _ := ex.Stats("db")
+		assert.Equal(t, Closed, st.State)
+
+		_, err = ex.OpenBreakerFor(t.Context(), "db", 0, "")
+		assert.ErrorIs(t, err, ErrInvalidJob)
+		_, err = ex.OpenBreakerFor(t.Context(), "nope", time.Second, "")
+		assert.ErrorIs(t, err, ErrUnknownDependency)
+	})
+}

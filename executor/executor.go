@@ -255,10 +255,37 @@ func (ex *Executor) ControlBreaker(ctx context.Context, dependency string, op Br
 
 // ControlBreaker is Executor.ControlBreaker for this dependency.
 func (h *Dependency) ControlBreaker(ctx context.Context, op BreakerControl) (State, error) {
-	d := h.d
 	if !op.Valid() {
 		return Closed, fmt.Errorf("%w: unknown breaker control %v", messages.ErrInvalidJob, op)
 	}
+	return h.d.awaitBreaker(ctx, func(reply chan<- State) bool { return h.d.breaker.Control(op, reply) })
+}
+
+// OpenBreakerFor opens the named dependency's breaker for d, whatever its
+// state, with reason as the transition's reason: for a maintenance
+// window, or to follow a breaker elsewhere that opened. When d has
+// passed the breaker goes HALF_OPEN and probes, as after a trip. A d that
+// is not positive fails with ErrInvalidJob; the other errors are
+// ControlBreaker's.
+func (ex *Executor) OpenBreakerFor(ctx context.Context, dependency string, d time.Duration, reason string) (State, error) {
+	dep, err := ex.lookup(dependency)
+	if err != nil {
+		return Closed, err
+	}
+	return dep.handle.OpenBreakerFor(ctx, d, reason)
+}
+
+// OpenBreakerFor is Executor.OpenBreakerFor for this dependency.
+func (h *Dependency) OpenBreakerFor(ctx context.Context, d time.Duration, reason string) (State, error) {
+	if d <= 0 {
+		return Closed, fmt.Errorf("%w: open period %v is not positive", messages.ErrInvalidJob, d)
+	}
+	return h.d.awaitBreaker(ctx, func(reply chan<- State) bool { return h.d.breaker.OpenFor(d, reason, reply) })
+}
+
+// awaitBreaker sends a manual operation to the breaker actor with send
+// and waits for the state it replies.
+func (d *dependency) awaitBreaker(ctx context.Context, send func(chan<- State) bool) (State, error) {
 	if ctx == nil {
 		return Closed, fmt.Errorf("%w: nil context", messages.ErrInvalidJob)
 	}
@@ -266,7 +293,7 @@ func (h *Dependency) ControlBreaker(ctx context.Context, op BreakerControl) (Sta
 		return Closed, err
 	}
 	reply := make(chan State, 1)
-	if !d.breaker.Control(op, reply) {
+	if !send(reply) {
 		return Closed, d.stopErr()
 	}
 	select {

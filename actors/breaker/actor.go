@@ -48,6 +48,9 @@ func (c Control) String() string {
 // Valid reports whether c is one of the operations above.
 func (c Control) Valid() bool { return c <= Disable }
 
+// openFor is OpenFor's operation, which carries a duration.
+const openFor Control = 255
+
 // An ActorOption configures NewActor.
 type ActorOption interface{ apply(*actorConfig) }
 
@@ -109,8 +112,10 @@ type (
 	reportMsg  struct{ r Report }
 	probeMsg   struct{ w Waiter }
 	controlMsg struct {
-		op    Control
-		reply chan<- messages.State // capacity 1
+		op      Control
+		openFor time.Duration         // for openFor
+		reason  string                // for openFor
+		reply   chan<- messages.State // capacity 1
 	}
 	tickMsg struct{}
 )
@@ -174,6 +179,14 @@ func (a *Actor) Control(op Control, reply chan<- messages.State) bool {
 	return a.gate.Send(controlMsg{op: op, reply: reply})
 }
 
+// OpenFor asks for the breaker to open for d (see Machine.OpenFor), with
+// reason as its transition's reason; reply, which needs room for one
+// value, receives the resulting state. It reports false once the actor is
+// closed.
+func (a *Actor) OpenFor(d time.Duration, reason string, reply chan<- messages.State) bool {
+	return a.gate.Send(controlMsg{op: openFor, openFor: d, reason: reason, reply: reply})
+}
+
 // Close stops all sending to the actor, so a stopped actor gets no dead
 // letters; stop the actor after it.
 func (a *Actor) Close() { a.gate.Close() }
@@ -232,6 +245,8 @@ func (a *Actor) control(now time.Time, m controlMsg) {
 		a.transition(a.machine.Disable(now))
 	case Reset:
 		a.transition(a.machine.Reset(now))
+	case openFor:
+		a.transition(a.machine.OpenFor(now, m.openFor, m.reason))
 	}
 	if m.reply != nil {
 		select {

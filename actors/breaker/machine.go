@@ -187,6 +187,23 @@ func (m *Machine) ForceOpen(now time.Time) Transition {
 	return m.to(now, messages.ForcedOpen, "forced open")
 }
 
+// OpenFor opens the breaker for d from now, as a trip would, whatever
+// its state: for an operator's maintenance window, or to follow a
+// breaker elsewhere that opened (a fleet's). Its open period is d, not
+// the policy's, and it does not count as a trip for the growth of the
+// next open period. A d that is not positive changes nothing.
+func (m *Machine) OpenFor(now time.Time, d time.Duration, reason string) Transition {
+	if d <= 0 {
+		return Transition{}
+	}
+	failures := m.counts.ConsecutiveFailures
+	t := m.to(now, messages.Open, reason)
+	m.tripFailures = failures
+	m.openUntil = now.Add(d)
+	t.OpenFor = d
+	return t
+}
+
 // Disable admits every call and keeps counting, but never trips, until
 // Reset.
 func (m *Machine) Disable(now time.Time) Transition {

@@ -354,3 +354,32 @@ func TestForgedPermitIsStale(t *testing.T) {
 	assert.Equal(t, uint64(2), s.Stale)
 	assert.Equal(t, messages.Closed, s.State)
 }
+
+// OpenFor opens for the period given, from any state, then probes as
+// after a trip; a period that is not positive changes nothing.
+func TestOpenFor(t *testing.T) {
+	m := newMachine(t, Policy{FailureThreshold: 3, OpenTimeout: time.Second})
+	assert.Equal(t, Transition{}, m.OpenFor(t0, 0, "nothing"))
+	assert.Equal(t, messages.Closed, m.State())
+
+	tr := m.OpenFor(t0, time.Minute, "fleet")
+	assert.Equal(t, messages.Closed, tr.From)
+	assert.Equal(t, messages.Open, tr.To)
+	assert.Equal(t, "fleet", tr.Reason)
+	assert.Equal(t, time.Minute, tr.OpenFor)
+	assert.Equal(t, t0.Add(time.Minute), m.Snapshot(t0).OpenUntil)
+	assert.False(t, m.Allow(t0.Add(59*time.Second)).Allowed, "the period given, not the policy's second")
+	probe := m.Allow(t0.Add(time.Minute))
+	assert.True(t, probe.Allowed && probe.Permit.Probe, "a probe once the period is over")
+
+	// From OPEN, a new period replaces the old.
+	m.OpenFor(t0.Add(time.Minute), 10*time.Second, "again")
+	assert.Equal(t, t0.Add(70*time.Second), m.Snapshot(t0).OpenUntil)
+	// It does not grow the policy's next open period: the next trip opens for OpenTimeout.
+	m.Reset(t0.Add(2 * time.Minute))
+	now := t0.Add(2 * time.Minute)
+	for range 3 {
+		call(t, m, now, errBoom)
+	}
+	assert.Equal(t, now.Add(time.Second), m.Snapshot(now).OpenUntil)
+}
