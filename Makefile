@@ -3,7 +3,7 @@
 # tools/go.mod.
 
 GO       ?= go
-MODULES  := . bench status/browsertest examples/sqlite examples/postgres
+MODULES  := . bench status/browsertest examples/sqlite examples/postgres cluster
 BIN      := $(CURDIR)/bin
 COVERPKG := ./messages/... ./actors/...
 COVERMIN := 90

@@ -1,0 +1,240 @@
+// Package cluster shares each dependency's breaker across a fleet of
+// processes, on protoactor's cluster: per dependency, a grain (a virtual
+// actor, placed by distributed hashing) runs a breaker over the outcome
+// counts every node sends it in batches; when the fleet's breaker opens,
+// each node's own breaker opens for the same remaining period.
+//
+// The hot path stays local: admission reads the node's own breaker, and
+// the node reads the counts the executor keeps anyway, once a batch
+// period, so joining adds nothing per call. A node that cannot reach a
+// grain goes on with its own breaker alone.
+//
+// It is a module of its own, so that users who do not cluster never
+// compile gRPC or a membership provider.
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/warden-go/warden/actors/breaker"
+	"github.com/warden-go/warden/executor"
+	"github.com/warden-go/warden/messages"
+)
+
+// grainKind is the cluster kind of the fleet breakers.
+const grainKind = "warden-breaker"
+
+// Config says how a node joins.
+type Config struct {
+	// Name is the cluster's name; nodes join the cluster of their name.
+	Name string
+	// Host and Port are where this node's remote listens (Port 0: a free
+	// port).
+	Host string
+	Port int
+	// Provider finds the members, such as protoactor's automanaged or
+	// etcd provider.
+	Provider pcluster.ClusterProvider
+	// Breakers are the fleet breakers' policies, by dependency; only these
+	// dependencies are shared. Every node must give the same.
+	Breakers map[string]breaker.Policy
+	// Batch is how often a node sends its counts; zero means 100 ms.
+	Batch time.Duration
+	// Logger gets the node's records; nil means none.
+	Logger *slog.Logger
+}
+
+// Node is an executor joined to a cluster.
+type Node struct {
+	ex     *executor.Executor
+	cfg    Config
+	system *actor.ActorSystem
+	c      *pcluster.Cluster
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+
+	mu        sync.Mutex
+	reachable map[string]bool // by dependency: the last batch's reply came
+}
+
+// batch is what a node sends a grain, and reply what it answers.
+type (
+	batch struct {
+		Node      string     `json:"node"`
+		Succeeded uint64     `json:"succeeded"`
+		Failed    uint64     `json:"failed"`
+		Policy    wirePolicy `json:"policy"`
+	}
+	// wirePolicy is the part of a breaker.Policy a grain runs: its
+	// functions do not travel.
+	wirePolicy struct {
+		FailureThreshold     int           `json:"failure_threshold"`
+		FailureRateThreshold float64       `json:"failure_rate_threshold"`
+		MinimumCalls         int           `json:"minimum_calls"`
+		WindowSize           int           `json:"window_size"`
+		OpenTimeout          time.Duration `json:"open_timeout"`
+		HalfOpenProbes       int           `json:"half_open_probes"`
+		SuccessesToClose     int           `json:"successes_to_close"`
+	}
+	reply struct {
+		State     string `json:"state"`
+		OpenForMS int64  `json:"open_for_ms"`
+	}
+)
+
+// Join starts a cluster member for ex and its batches. Leave ends them.
+func Join(ctx context.Context, ex *executor.Executor, cfg Config) (*Node, error) {
+	if ex == nil || cfg.Provider == nil || cfg.Name == "" || len(cfg.Breakers) == 0 {
+		return nil, fmt.Errorf("%w: cluster.Config needs an executor, a Name, a Provider and Breakers", messages.ErrInvalidPolicy)
+	}
+	var errs []error
+	for dep, p := range cfg.Breakers {
+		if err := p.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("cluster.Config.Breakers[%q]: %w", dep, err))
+		}
+		if _, err := ex.Dependency(dep); err != nil {
+			errs = append(errs, fmt.Errorf("cluster.Config.Breakers[%q]: %w", dep, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Batch == 0 {
+		cfg.Batch = 100 * time.Millisecond
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{ex: ex, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{}), reachable: map[string]bool{}}
+	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return logger.With("component", "protoactor")
+	}))
+	kind := pcluster.NewKind(grainKind, actor.PropsFromProducer(func() actor.Actor { return &grain{} }))
+	cc := pcluster.Configure(cfg.Name, cfg.Provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port),
+		pcluster.WithKinds(kind), pcluster.WithRequestTimeout(time.Second))
+	n.c = pcluster.New(n.system, cc)
+	n.c.StartMember()
+	go n.run()
+	return n, nil
+}
+
+// Leave stops the batches and leaves the cluster.
+func (n *Node) Leave() {
+	n.once.Do(func() {
+		close(n.stop)
+		<-n.done
+		n.c.Shutdown(true) // stops the actor system too
+	})
+}
+
+// Reachable reports whether the last batch for dependency reached its
+// grain.
+func (n *Node) Reachable(dependency string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.reachable[dependency]
+}
+
+// run sends each dependency's counts once a batch period and follows
+// the fleet's verdicts.
+func (n *Node) run() {
+	defer close(n.done)
+	tick := time.NewTicker(n.cfg.Batch)
+	defer tick.Stop()
+	prev := map[string]executor.Stats{}
+	self := n.system.Address()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-tick.C:
+		}
+		for dep, p := range n.cfg.Breakers {
+			st, err := n.ex.Stats(dep)
+			if err != nil {
+				continue
+			}
+			last := prev[dep]
+			b := batch{Node: self, Policy: wirePolicy{p.FailureThreshold, p.FailureRateThreshold, p.MinimumCalls,
+				p.WindowSize, p.OpenTimeout, p.HalfOpenProbes, p.SuccessesToClose},
+				Succeeded: st.Succeeded - last.Succeeded,
+				Failed:    (st.Failed + st.TimedOut + st.Panicked) - (last.Failed + last.TimedOut + last.Panicked)}
+			data, _ := json.Marshal(b)
+			resp, err := n.c.Request(dep, grainKind, wrapperspb.String(string(data)), pcluster.WithTimeout(n.cfg.Batch*5))
+			ok := err == nil
+			if ok {
+				prev[dep] = st // counts not delivered are sent with the next batch
+				n.follow(dep, st, resp)
+			}
+			n.mu.Lock()
+			n.reachable[dep] = ok
+			n.mu.Unlock()
+		}
+	}
+}
+
+// follow applies the fleet's verdict to the local breaker: a fleet that
+// is open opens a local one that is not, for the time the fleet's has
+// left.
+func (n *Node) follow(dep string, st executor.Stats, resp any) {
+	sv, ok := resp.(*wrapperspb.StringValue)
+	if !ok {
+		return
+	}
+	var r reply
+	if json.Unmarshal([]byte(sv.Value), &r) != nil {
+		return
+	}
+	if r.State == messages.Open.String() && !st.State.Rejects() && r.OpenForMS > 0 {
+		_, _ = n.ex.OpenBreakerFor(context.Background(), dep, time.Duration(r.OpenForMS)*time.Millisecond, "fleet breaker open")
+	}
+}
+
+// grain is one dependency's fleet breaker, a virtual actor.
+type grain struct {
+	f *fleet
+}
+
+// Receive handles one message.
+func (g *grain) Receive(ctx actor.Context) {
+	sv, ok := ctx.Message().(*wrapperspb.StringValue)
+	if !ok {
+		return
+	}
+	var b batch
+	if json.Unmarshal([]byte(sv.Value), &b) != nil {
+		return
+	}
+	now := time.Now()
+	if g.f == nil {
+		w := b.Policy
+		f, err := newFleet(breaker.Policy{FailureThreshold: w.FailureThreshold, FailureRateThreshold: w.FailureRateThreshold,
+			MinimumCalls: w.MinimumCalls, WindowSize: w.WindowSize, OpenTimeout: w.OpenTimeout,
+			HalfOpenProbes: w.HalfOpenProbes, SuccessesToClose: w.SuccessesToClose})
+		if err != nil {
+			return
+		}
+		g.f = f
+	}
+	g.f.add(now, b.Succeeded, b.Failed)
+	s, left := g.f.verdict(now)
+	data, _ := json.Marshal(reply{State: s.String(), OpenForMS: left.Milliseconds()})
+	ctx.Respond(wrapperspb.String(string(data)))
+}
