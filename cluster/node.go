@@ -60,6 +60,7 @@ type Config struct {
 type Node struct {
 	ex     *executor.Executor
 	cfg    Config
+	logger *slog.Logger
 	system *actor.ActorSystem
 	c      *pcluster.Cluster
 	stop   chan struct{}
@@ -122,7 +123,7 @@ func Join(ctx context.Context, ex *executor.Executor, cfg Config) (*Node, error)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{ex: ex, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{}), reachable: map[string]bool{}}
+	n := &Node{ex: ex, cfg: cfg, logger: logger, stop: make(chan struct{}), done: make(chan struct{}), reachable: map[string]bool{}}
 	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logger.With("component", "protoactor")
 	}))
@@ -184,8 +185,16 @@ func (n *Node) run() {
 				n.follow(dep, st, resp)
 			}
 			n.mu.Lock()
+			was, seen := n.reachable[dep]
 			n.reachable[dep] = ok
 			n.mu.Unlock()
+			switch {
+			case !ok && (was || !seen):
+				n.logger.Warn("warden: fleet breaker unreachable, the local breaker alone guards the dependency",
+					"dependency", dep, "err", err)
+			case ok && seen && !was:
+				n.logger.Info("warden: fleet breaker reachable again", "dependency", dep)
+			}
 		}
 	}
 }
