@@ -275,7 +275,7 @@ var (
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(dropSpans{}))
 		return []executor.Option{executor.WithMeterProvider(nil), executor.WithTracerProvider(tp)}
 	})
-	metricsPeers = []peer{wardenHandle, wardenNoMetrics, wardenOTelSDK, wardenOTelCounts, wardenTraced}
+	metricsPeers = []peer{wardenHandle, wardenNoMetrics, wardenOTelSDK, wardenOTelCounts, wardenTraced, wardenClustered}
 )
 
 // dropSpans is a span processor that drops every span it is given.

@@ -138,27 +138,34 @@ func wardenHandleWith(name string, opts func() []executor.Option) peer {
 		if opts != nil {
 			o = opts()
 		}
-		for i := range s.deps {
-			o = append(o, executor.WithDependency(fmt.Sprint("dep-", i), wardenPolicy(s)))
-		}
-		ex, err := executor.New(o...)
-		if err != nil {
-			return nil, nil, err
-		}
-		hs := make([]*executor.Dependency, s.deps)
-		for i := range hs {
-			if hs[i], err = ex.Dependency(fmt.Sprint("dep-", i)); err != nil {
-				return nil, nil, err
-			}
-		}
-		return func(ctx context.Context, dep int, fn job) (int, error) {
-				return executor.Call(ctx, hs[dep], fn)
-			}, func() {
-				if err := ex.Shutdown(context.Background()); err != nil {
-					panic(err)
-				}
-			}, nil
+		_, call, stop, err := handles(s, o)
+		return call, stop, err
 	}}
+}
+
+// handles builds an executor with opts and s's dependencies, and a
+// caller through their handles.
+func handles(s setup, opts []executor.Option) (*executor.Executor, caller, func(), error) {
+	for i := range s.deps {
+		opts = append(opts, executor.WithDependency(fmt.Sprint("dep-", i), wardenPolicy(s)))
+	}
+	ex, err := executor.New(opts...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hs := make([]*executor.Dependency, s.deps)
+	for i := range hs {
+		if hs[i], err = ex.Dependency(fmt.Sprint("dep-", i)); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return ex, func(ctx context.Context, dep int, fn job) (int, error) {
+			return executor.Call(ctx, hs[dep], fn)
+		}, func() {
+			if err := ex.Shutdown(context.Background()); err != nil {
+				panic(err)
+			}
+		}, nil
 }
 
 func newGobreakers(s setup) []*gobreaker.CircuitBreaker[int] {

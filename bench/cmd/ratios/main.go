@@ -146,6 +146,8 @@ var (
 			ratio("Metrics/warden-handle-otelsdk-counts/deps=8/par=1024", "jobs/s", "Metrics/warden-handle-nometrics/deps=8/par=1024"), atLeast(0.95)},
 		{"success, metrics to the no-op global provider vs off, 1024 callers", ">= 0.95x",
 			ratio("Metrics/warden-handle/deps=8/par=1024", "jobs/s", "Metrics/warden-handle-nometrics/deps=8/par=1024"), atLeast(0.95)},
+		{"success with the cluster joined (one node) vs not, 1024 callers", ">= 0.95x",
+			ratio("Metrics/warden-handle-clustered/deps=8/par=1024", "jobs/s", "Metrics/warden-handle-nometrics/deps=8/par=1024"), atLeast(0.95)},
 		{"success, every job traced by the OTel SDK vs not traced, 1024 callers", "(for the record)",
 			ratio("Metrics/warden-handle-traced/deps=8/par=1024", "jobs/s", "Metrics/warden-handle-nometrics/deps=8/par=1024"), nil}, // no goal: the cost, for the record
 		{"goroutines per pending retry (the executor's own, shared)", "< 0.001",
