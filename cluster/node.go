@@ -145,6 +145,18 @@ func (n *Node) Leave() {
 	})
 }
 
+// Address is this node's address in the cluster.
+func (n *Node) Address() string { return n.system.Address() }
+
+// GrainAddress returns the address of the node that hosts dependency's
+// fleet breaker now, activating it if need be; "" if it cannot be found.
+func (n *Node) GrainAddress(dependency string) string {
+	if pid := n.c.Get(dependency, grainKind); pid != nil {
+		return pid.Address
+	}
+	return ""
+}
+
 // Reachable reports whether the last batch for dependency reached its
 // grain.
 func (n *Node) Reachable(dependency string) bool {

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/actors/retrier"
@@ -61,7 +62,7 @@ func startEtcd(t *testing.T) *etcdServer {
 		_ = s.cmd.Wait()
 		log.Close()
 	})
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{s.endpoint}, DialTimeout: 2 * time.Second})
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{s.endpoint}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
 	require.NoError(t, err)
 	defer c.Close()
 	deadline := time.Now().Add(30 * time.Second)
@@ -82,6 +83,7 @@ func startEtcd(t *testing.T) *etcdServer {
 // node is a node process, driven through its stdin and stdout.
 type node struct {
 	name  string
+	addr  string // its cluster address, once ready
 	cmd   *exec.Cmd
 	in    io.WriteCloser
 	lines chan string
@@ -147,7 +149,7 @@ func TestFailuresOfOneNodeOpenTheFleet(t *testing.T) {
 	etcd := startEtcd(t)
 	nodes := []*node{startNode(t, "a", etcd.endpoint), startNode(t, "b", etcd.endpoint), startNode(t, "c", etcd.endpoint)}
 	for _, n := range nodes {
-		n.await(t, "ready", 60*time.Second)
+		n.addr = strings.Fields(n.await(t, "ready", 60*time.Second))[1]
 	}
 	a, others := nodes[0], nodes[1:]
 	a.send(t, "fail 5")
@@ -174,9 +176,9 @@ func TestFailuresOfOneNodeOpenTheFleet(t *testing.T) {
 // runNodeProcess is a node: an executor with dependency "db" (whose own
 // breaker would need 1000 failures) joined to the fleet through etcd,
 // whose breaker opens on 5. It reads commands on stdin (fail N, quit) and
-// prints "ready", "failed", "state <state> <time left open>" on each
-// local transition (the time left read from a call turned away), and
-// "bye".
+// prints "ready <address>", "failed", "host <grain's node> <reachable>"
+// (for where), "state <state> <time left open>" on each local transition
+// (the time left read from a call turned away), and "bye".
 func runNodeProcess() int {
 	say := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 	var exp atomic.Pointer[executor.Executor]
@@ -205,7 +207,8 @@ func runNodeProcess() int {
 		return 1
 	}
 	exp.Store(ex)
-	provider, err := petcd.NewWithConfig("/warden-test", clientv3.Config{Endpoints: []string{os.Getenv("WARDEN_CLUSTER_ETCD")}, DialTimeout: 5 * time.Second})
+	provider, err := petcd.NewWithConfig("/warden-test", clientv3.Config{Endpoints: []string{os.Getenv("WARDEN_CLUSTER_ETCD")}, DialTimeout: 5 * time.Second},
+		petcd.WithKeepAliveTTL(2*time.Second))
 	if err != nil {
 		say("error %v", err)
 		return 1
@@ -223,7 +226,7 @@ func runNodeProcess() int {
 			return 1
 		}
 	}
-	say("ready")
+	say("ready %s", n.Address())
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -234,6 +237,8 @@ func runNodeProcess() int {
 				_, _ = executor.Do(context.Background(), ex, "db", func(context.Context) (int, error) { return 0, errors.New("down for a") })
 			}
 			say("failed")
+		case len(f) == 1 && f[0] == "where":
+			say("host %s %t", n.GrainAddress("db"), n.Reachable("db"))
 		case len(f) == 1 && f[0] == "quit":
 			n.Leave()
 			_ = ex.Shutdown(context.Background())
@@ -242,4 +247,58 @@ func runNodeProcess() int {
 		}
 	}
 	return 0
+}
+
+// The node hosting the grain is killed (SIGKILL): the grain moves to
+// another node, which rebuilds it from the next batches, and the
+// survivors go on: failures at one of them open the other.
+func TestGrainMovesWhenItsNodeDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd and three processes")
+	}
+	etcd := startEtcd(t)
+	nodes := []*node{startNode(t, "a", etcd.endpoint), startNode(t, "b", etcd.endpoint), startNode(t, "c", etcd.endpoint)}
+	for _, n := range nodes {
+		n.addr = strings.Fields(n.await(t, "ready", 60*time.Second))[1]
+	}
+	nodes[0].send(t, "where")
+	host := strings.Fields(nodes[0].await(t, "host", 10*time.Second))[1]
+	var dead *node
+	var alive []*node
+	for _, n := range nodes {
+		if n.addr == host {
+			dead = n
+		} else {
+			alive = append(alive, n)
+		}
+	}
+	require.NotNil(t, dead, "the grain's host %s is one of the nodes", host)
+	require.NoError(t, dead.cmd.Process.Kill())
+	killed := time.Now()
+
+	// Each survivor finds the grain again, on a survivor.
+	for _, n := range alive {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			n.send(t, "where")
+			f := strings.Fields(n.await(t, "host", 10*time.Second))
+			if len(f) == 3 && f[1] != host && f[1] != "" && f[2] == "true" {
+				t.Logf("%s reaches the grain again, on %s, %v after the kill", n.name, f[1], time.Since(killed).Round(time.Millisecond))
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never found the grain again: %v", n.name, f)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	alive[0].send(t, "fail 5")
+	alive[0].await(t, "failed", 10*time.Second)
+	alive[1].await(t, "state open", 10*time.Second)
+	for _, n := range alive {
+		n.send(t, "quit")
+	}
+	for _, n := range alive {
+		n.await(t, "bye", 30*time.Second)
+	}
 }
