@@ -171,29 +171,26 @@ func (j *job) finish(err error, o outcome, now int64) {
 	}
 	d := j.dep
 	d.counts[o].Add(1)
-	attempts := j.load().attempt()
 	if d.ex.tracer != nil {
-		j.traceEnd(attempts, err, o)
+		j.traceEnd(j.load().attempt(), err, o)
 	}
-	// The duration is recorded once the caller has its result, from
-	// what is read of j before: j may be recycled from then on.
+	// Every job's duration goes to the latency histogram (made with the
+	// pool, which every admitted job has started); the metrics' copy is
+	// recorded once the caller has its result, from what is read of j
+	// before: j may be recycled from then on.
+	if now < 0 {
+		now = d.monoNow()
+	}
+	dur := time.Duration(now - j.submitted())
+	if lat := d.latency.Load(); lat != nil {
+		lat.add(dur)
+	}
 	var rec measurement
-	m := d.ex.meters
-	metered := m != nil && m.durationOn(j.parent)
-	lat := d.latency.Load()
-	if told := d.events.wantsJobEnd(j.parent, err); metered || told || lat != nil {
-		if now < 0 {
-			now = d.monoNow()
-		}
-		if lat != nil {
-			lat.add(time.Duration(now - j.submitted()))
-		}
-		if metered {
-			rec = m.measure(j, o, now)
-		}
-		if told {
-			d.events.jobEnded(d, j, attempts, time.Duration(now-j.submitted()), err, o)
-		}
+	if m := d.ex.meters; m != nil && m.durationOn(j.parent) {
+		rec = m.measure(j, o, dur)
+	}
+	if d.events.wantsJobEnd(j.parent, err) {
+		d.events.jobEnded(d, j, j.load().attempt(), dur, err, o)
 	}
 	j.stopWatch()
 	if j.waiting {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -129,15 +130,9 @@ func (m *meters) durationOn(ctx context.Context) bool {
 	return m.enabled == nil || m.enabled.Enabled(ctx)
 }
 
-// measure returns job j's duration, from submission to at, ended as o,
-// ready to record.
-func (m *meters) measure(j *job, o outcome, at int64) measurement {
-	return measurement{
-		h:    m.duration,
-		ctx:  j.parent,
-		secs: float64(at-j.submitted()) / 1e9,
-		opts: j.dep.recordOpts()[o],
-	}
+// measure returns job j's duration dur, ended as o, ready to record.
+func (m *meters) measure(j *job, o outcome, dur time.Duration) measurement {
+	return measurement{h: m.duration, ctx: j.parent, secs: dur.Seconds(), opts: j.dep.recordOpts()[o]}
 }
 
 // measurement is a duration to record; the zero value records nothing.

@@ -213,11 +213,12 @@ func (j *job) claim(s state, cause error) bool {
 func (d *dependency) afterAttempt(j *job, s state, a attemptEnd, now int64, rnd float64) {
 	v := succeeded // without the times decide needs for anything else
 	if !a.plainSuccess() {
+		at := d.epoch.Add(time.Duration(now))
 		v = decide(decision{
 			policy: &d.policy, op: j.op, deadline: d.epoch.Add(time.Duration(j.deadline)),
 			budget: j.budget, prevDelay: j.prevDelay,
-		}, a, d.epoch.Add(time.Duration(now)), rnd)
-		if v.retry && d.budget != nil && !d.budget.allow(d.epoch.Add(time.Duration(now)), d.submitted.Load()) {
+		}, a, at, rnd)
+		if v.retry && d.budget != nil && !d.budget.allow(at, d.submitted.Load()) {
 			d.retriesDenied.Add(1)
 			v.retry, v.report = false, true
 			v.err = fmt.Errorf("%w after %d attempts: %w", messages.ErrRetryBudgetExhausted, a.attempt, v.last)

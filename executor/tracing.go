@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -54,7 +55,7 @@ func (j *job) traceRetry(attempt int, delay time.Duration, err error) {
 		return
 	}
 	span := trace.SpanFromContext(j.parent)
-	if isTimeout(err) {
+	if errors.Is(err, messages.ErrTimeout) {
 		span.AddEvent(eventTimeout, trace.WithAttributes(attribute.Int("attempt", attempt)))
 	}
 	span.AddEvent(eventRetry, trace.WithAttributes(
@@ -78,9 +79,4 @@ func endSpan(span trace.Span, attempts int, err error, o outcome) {
 		span.SetStatus(codes.Error, err.Error())
 	}
 	span.End()
-}
-
-func isTimeout(err error) bool {
-	_, ok := err.(*messages.TimeoutError)
-	return ok
 }
