@@ -41,6 +41,7 @@ import (
 
 	"github.com/warden-go/warden/actors/retrier"
 	"github.com/warden-go/warden/executor"
+	"github.com/warden-go/warden/internal/policyerr"
 	"github.com/warden-go/warden/messages"
 	"github.com/warden-go/warden/wardenhttp"
 )
@@ -265,22 +266,10 @@ func prefixEach(prefix string, err error) error {
 		return nil
 	}
 	var out []error
-	for _, e := range leaves(err) {
+	for _, e := range policyerr.Flatten(err) {
 		out = append(out, fmt.Errorf("%s: %w", prefix, e))
 	}
 	return errors.Join(out...)
-}
-
-// leaves returns the errors joined in err, flattened.
-func leaves(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leaves(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 // jsonPosition adds the line of a JSON syntax or type error.
@@ -309,7 +298,7 @@ func (f *File) Policies() (map[string]executor.Policy, error) {
 	for _, name := range f.names() {
 		p, err := f.Dependencies[name].Policy()
 		if err != nil {
-			for _, e := range leaves(err) {
+			for _, e := range policyerr.Flatten(err) {
 				errs = append(errs, fmt.Errorf("dependency %q: %w", name, e))
 			}
 			continue
@@ -449,7 +438,7 @@ func (d *Dependency) Policy() (executor.Policy, error) {
 	}
 	if err := p.Validate(); err != nil {
 		// Name each field as the file does: Pool.Workers is pool.workers.
-		for _, e := range leaves(err) {
+		for _, e := range policyerr.Flatten(err) {
 			var pe *messages.PolicyError
 			if errors.As(e, &pe) {
 				e = fmt.Errorf("%s: %w", fileField(pe.Field), e)

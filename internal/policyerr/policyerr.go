@@ -36,7 +36,7 @@ func (p *Errors) Nest(prefix string, err error) {
 	if err == nil {
 		return
 	}
-	for _, e := range flatten(err) {
+	for _, e := range Flatten(err) {
 		var pe *messages.PolicyError
 		if errors.As(e, &pe) {
 			c := *pe
@@ -61,7 +61,7 @@ func (p *Errors) Err() error {
 // messages and tests.
 func Fields(err error) []string {
 	var out []string
-	for _, e := range flatten(err) {
+	for _, e := range Flatten(err) {
 		var pe *messages.PolicyError
 		if errors.As(e, &pe) {
 			out = append(out, pe.Field)
@@ -70,14 +70,16 @@ func Fields(err error) []string {
 	return out
 }
 
-func flatten(err error) []error {
+// Flatten returns the errors joined in err (errors.Join, at any depth),
+// or err itself.
+func Flatten(err error) []error {
 	if err == nil {
 		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
+			out = append(out, Flatten(e)...)
 		}
 		return out
 	}
