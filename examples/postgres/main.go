@@ -36,8 +36,8 @@ func Retryable(err error) bool {
 	if errors.As(err, &pe) {
 		return pe.Code == "40001" || pe.Code == "40P01" || pe.Code == "57P01" || strings.HasPrefix(pe.Code, "08")
 	}
-	return pgconn.SafeToRetry(err) || pgconn.Timeout(err) || retrier.IsTransient(err) ||
-		errors.Is(err, io.EOF) || strings.Contains(err.Error(), "conn closed")
+	return pgconn.SafeToRetry(err) || pgconn.Timeout(err) || errors.Is(err, pgconn.ErrConnClosed) ||
+		retrier.IsTransient(err) || errors.Is(err, io.EOF)
 }
 
 // ServerFailure reports whether err counts against the server for the
