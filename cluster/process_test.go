@@ -115,6 +115,27 @@ func startNode(t *testing.T, name, etcd string) *node {
 	return n
 }
 
+// startFleet starts etcd and three node processes, a, b and c, and waits
+// until each has reached its grain.
+func startFleet(t *testing.T) []*node {
+	etcd := startEtcd(t)
+	nodes := []*node{startNode(t, "a", etcd.endpoint), startNode(t, "b", etcd.endpoint), startNode(t, "c", etcd.endpoint)}
+	for _, n := range nodes {
+		n.addr = strings.Fields(n.await(t, "ready", 60*time.Second))[1]
+	}
+	return nodes
+}
+
+// quit ends the nodes and waits for them to say so.
+func quit(t *testing.T, nodes []*node) {
+	for _, n := range nodes {
+		n.send(t, "quit")
+	}
+	for _, n := range nodes {
+		n.await(t, "bye", 30*time.Second)
+	}
+}
+
 func (n *node) send(t *testing.T, cmd string) {
 	_, err := fmt.Fprintln(n.in, cmd)
 	require.NoError(t, err, n.name)
@@ -146,11 +167,7 @@ func TestFailuresOfOneNodeOpenTheFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd and three processes")
 	}
-	etcd := startEtcd(t)
-	nodes := []*node{startNode(t, "a", etcd.endpoint), startNode(t, "b", etcd.endpoint), startNode(t, "c", etcd.endpoint)}
-	for _, n := range nodes {
-		n.addr = strings.Fields(n.await(t, "ready", 60*time.Second))[1]
-	}
+	nodes := startFleet(t)
 	a, others := nodes[0], nodes[1:]
 	a.send(t, "fail 5")
 	failedAt := time.Now()
@@ -165,12 +182,7 @@ func TestFailuresOfOneNodeOpenTheFleet(t *testing.T) {
 	}
 	slices.Sort(waits)
 	t.Logf("open propagated from a to b and c in %v", waits)
-	for _, n := range nodes {
-		n.send(t, "quit")
-	}
-	for _, n := range nodes {
-		n.await(t, "bye", 30*time.Second)
-	}
+	quit(t, nodes)
 }
 
 // runNodeProcess is a node: an executor with dependency "db" (whose own
@@ -256,11 +268,7 @@ func TestGrainMovesWhenItsNodeDies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd and three processes")
 	}
-	etcd := startEtcd(t)
-	nodes := []*node{startNode(t, "a", etcd.endpoint), startNode(t, "b", etcd.endpoint), startNode(t, "c", etcd.endpoint)}
-	for _, n := range nodes {
-		n.addr = strings.Fields(n.await(t, "ready", 60*time.Second))[1]
-	}
+	nodes := startFleet(t)
 	nodes[0].send(t, "where")
 	host := strings.Fields(nodes[0].await(t, "host", 10*time.Second))[1]
 	var dead *node
@@ -295,10 +303,5 @@ func TestGrainMovesWhenItsNodeDies(t *testing.T) {
 	alive[0].send(t, "fail 5")
 	alive[0].await(t, "failed", 10*time.Second)
 	alive[1].await(t, "state open", 10*time.Second)
-	for _, n := range alive {
-		n.send(t, "quit")
-	}
-	for _, n := range alive {
-		n.await(t, "bye", 30*time.Second)
-	}
+	quit(t, alive)
 }
