@@ -246,16 +246,18 @@ func (o *observer) summariseTurnedAway(ex *Executor, stop <-chan struct{}, done 
 		case <-tick.C:
 		}
 		debug := o.logger.Enabled(context.Background(), slog.LevelDebug)
+		next := make(map[*dependency][2]uint64, len(last)) // a dependency replaced is forgotten
 		for _, d := range *ex.deps.Load() {
 			now := [2]uint64{d.counts[outShortCircuited].Load() + d.shed.load(), d.counts[outRejected].Load()}
 			prev, seen := last[d]
-			last[d] = now
+			next[d] = now
 			if !seen || !debug || now == prev {
 				continue
 			}
 			o.logger.Debug("warden: calls turned away", "dependency", d.name, "count", (now[0]-prev[0])+(now[1]-prev[1]),
 				"short_circuited", now[0]-prev[0], "rejected", now[1]-prev[1], "period", time.Second)
 		}
+		last = next
 	}
 }
 
