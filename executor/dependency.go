@@ -251,9 +251,10 @@ func (d *dependency) close(err error, force bool) bool {
 }
 
 // stop ends what close left running, stops the workers and the actors,
-// and waits for them; grace ends the wait for workers stuck in functions
-// that ignore their context.
-func (d *dependency) stop(grace <-chan struct{}) {
+// and waits for them, workers stuck in functions that ignore their
+// context included: a Shutdown whose context ended has returned by then,
+// and this goes on in the background, as Shutdown says.
+func (d *dependency) stop() {
 	d.close(messages.ErrShutdown, true)
 	d.dog.stop()
 	d.sup.Close()
@@ -267,12 +268,7 @@ func (d *dependency) stop(grace <-chan struct{}) {
 	d.workerMu.Unlock()
 	d.ex.system.Root.Stop(d.supPID)
 	<-d.stopped
-	done := make(chan struct{})
-	go func() { d.workers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-grace:
-	}
+	d.workers.Wait()
 }
 
 // escalate marks the dependency down: every job ends with

@@ -356,7 +356,7 @@ func (ex *Executor) shutdown(grace <-chan struct{}) {
 		}
 	}
 	for _, d := range deps {
-		d.stop(grace)
+		d.stop()
 	}
 	ex.events.q.close()
 	if ex.summaryStop != nil {
