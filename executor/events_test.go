@@ -67,7 +67,12 @@ func TestListenerPanicsAreContained(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 		mu.Lock()
-		assert.Equal(t, []string{"job-ended", "state-change", "rejected", "rejected"}, seen)
+		// The job's end (from its worker) and the trip (from the breaker
+		// actor) happen side by side, in either order; the rejections
+		// after.
+		require.Len(t, seen, 4)
+		assert.ElementsMatch(t, []string{"job-ended", "state-change"}, seen[:2])
+		assert.Equal(t, []string{"rejected", "rejected"}, seen[2:])
 		mu.Unlock()
 		st, _ := ex.Stats("db")
 		assert.Equal(t, uint64(4), st.ListenerPanics)
