@@ -527,3 +527,44 @@ func TestOpenBreakerFor(t *testing.T) {
 		assert.ErrorIs(t, err, ErrUnknownDependency)
 	})
 }
+
+// HalfOpenBreaker moves an open breaker to HALF_OPEN at once, with the
+// count of probes at once it is given, not its policy's.
+func TestHalfOpenBreaker(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p := noRetry(fast())
+		p.Breaker = breaker.Policy{FailureThreshold: 5, OpenTimeout: time.Second, HalfOpenProbes: 2}
+		ex := start(t, WithDependency("db", p))
+		_, err := ex.OpenBreakerFor(t.Context(), "db", time.Hour, "fleet")
+		require.NoError(t, err)
+		s, err := ex.HalfOpenBreaker(t.Context(), "db", 1, "fleet grants a probe")
+		require.NoError(t, err)
+		assert.Equal(t, HalfOpen, s)
+
+		release := make(chan struct{})
+		db, err := ex.Dependency("db")
+		require.NoError(t, err)
+		first := Go(t.Context(), db, func(context.Context) (int, error) {
+			<-release
+			return 1, nil
+		})
+		synctest.Wait()
+		_, err = Do(t.Context(), ex, "db", ok(2))
+		assert.ErrorIs(t, err, ErrCircuitOpen, "one probe at once, not the policy's two")
+		close(release)
+		v, err := first.Wait(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
+		synctest.Wait()
+		_, err = Do(t.Context(), ex, "db", ok(3))
+		require.NoError(t, err, "the second probe, once the first has reported")
+		synctest.Wait()
+		st, _ := ex.Stats("db")
+		assert.Equal(t, Closed, st.State, "two successes close it, as the policy says")
+
+		_, err = ex.HalfOpenBreaker(t.Context(), "db", 0, "")
+		assert.ErrorIs(t, err, ErrInvalidJob)
+		_, err = ex.HalfOpenBreaker(t.Context(), "nope", 1, "")
+		assert.ErrorIs(t, err, ErrUnknownDependency)
+	})
+}

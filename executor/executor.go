@@ -283,6 +283,29 @@ func (h *Dependency) OpenBreakerFor(ctx context.Context, d time.Duration, reason
 	return h.d.awaitBreaker(ctx, func(reply chan<- State) bool { return h.d.breaker.OpenFor(d, reason, reply) })
 }
 
+// HalfOpenBreaker moves the named dependency's breaker to HALF_OPEN now,
+// whatever its state, admitting at most probes probes at once (never more
+// than its policy's HalfOpenProbes), with reason as the transition's
+// reason: to follow a breaker elsewhere that grants this process its
+// probes. The probes close or re-open it as after an open period. A
+// probes below one fails with ErrInvalidJob; the other errors are
+// ControlBreaker's.
+func (ex *Executor) HalfOpenBreaker(ctx context.Context, dependency string, probes int, reason string) (State, error) {
+	dep, err := ex.lookup(dependency)
+	if err != nil {
+		return Closed, err
+	}
+	return dep.handle.HalfOpenBreaker(ctx, probes, reason)
+}
+
+// HalfOpenBreaker is Executor.HalfOpenBreaker for this dependency.
+func (h *Dependency) HalfOpenBreaker(ctx context.Context, probes int, reason string) (State, error) {
+	if probes < 1 {
+		return Closed, fmt.Errorf("%w: %d probes: at least one is needed", messages.ErrInvalidJob, probes)
+	}
+	return h.d.awaitBreaker(ctx, func(reply chan<- State) bool { return h.d.breaker.HalfOpen(probes, reason, reply) })
+}
+
 // awaitBreaker sends a manual operation to the breaker actor with send
 // and waits for the state it replies.
 func (d *dependency) awaitBreaker(ctx context.Context, send func(chan<- State) bool) (State, error) {

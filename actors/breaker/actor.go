@@ -48,8 +48,12 @@ func (c Control) String() string {
 // Valid reports whether c is one of the operations above.
 func (c Control) Valid() bool { return c <= Disable }
 
-// openFor is OpenFor's operation, which carries a duration.
-const openFor Control = 255
+// openFor and halfOpen are the operations of OpenFor and HalfOpen,
+// which carry a duration and a count.
+const (
+	openFor  Control = 255
+	halfOpen Control = 254
+)
 
 // An ActorOption configures NewActor.
 type ActorOption interface{ apply(*actorConfig) }
@@ -114,7 +118,8 @@ type (
 	controlMsg struct {
 		op      Control
 		openFor time.Duration         // for openFor
-		reason  string                // for openFor
+		probes  int                   // for halfOpen
+		reason  string                // for openFor and halfOpen
 		reply   chan<- messages.State // capacity 1
 	}
 	tickMsg struct{}
@@ -187,6 +192,13 @@ func (a *Actor) OpenFor(d time.Duration, reason string, reply chan<- messages.St
 	return a.gate.Send(controlMsg{op: openFor, openFor: d, reason: reason, reply: reply})
 }
 
+// HalfOpen asks for the breaker to go HALF_OPEN with at most probes
+// probes at once (see Machine.HalfOpen); reply and the result are as for
+// OpenFor.
+func (a *Actor) HalfOpen(probes int, reason string, reply chan<- messages.State) bool {
+	return a.gate.Send(controlMsg{op: halfOpen, probes: probes, reason: reason, reply: reply})
+}
+
 // Close stops all sending to the actor, so a stopped actor gets no dead
 // letters; stop the actor after it.
 func (a *Actor) Close() { a.gate.Close() }
@@ -247,6 +259,8 @@ func (a *Actor) control(now time.Time, m controlMsg) {
 		a.transition(a.machine.Reset(now))
 	case openFor:
 		a.transition(a.machine.OpenFor(now, m.openFor, m.reason))
+	case halfOpen:
+		a.transition(a.machine.HalfOpen(now, m.probes, m.reason))
 	}
 	if m.reply != nil {
 		select {

@@ -105,6 +105,7 @@ type Machine struct {
 	opens      int // consecutive opens without a close, for the growing open period
 
 	probes       []probe
+	probeLimit   int // HalfOpen's cap on probes at once, 0 for the policy's
 	probeSeq     uint64
 	probeSuccess int
 	tripFailures int
@@ -148,7 +149,11 @@ func (m *Machine) Allow(now time.Time) Decision {
 	case messages.Open:
 		d = Decision{RetryAfter: m.openUntil.Sub(now)}
 	case messages.HalfOpen:
-		if len(m.probes) < m.p.HalfOpenProbes {
+		limit := m.p.HalfOpenProbes
+		if m.probeLimit > 0 {
+			limit = min(limit, m.probeLimit)
+		}
+		if len(m.probes) < limit {
 			m.probeSeq++
 			m.probes = append(m.probes, probe{seq: m.probeSeq, at: now})
 			d = Decision{Allowed: true, Permit: Permit{Generation: m.generation, Probe: true, Seq: m.probeSeq}}
@@ -201,6 +206,19 @@ func (m *Machine) OpenFor(now time.Time, d time.Duration, reason string) Transit
 	m.tripFailures = failures
 	m.openUntil = now.Add(d)
 	t.OpenFor = d
+	return t
+}
+
+// HalfOpen moves the breaker to HALF_OPEN now, whatever its state,
+// admitting at most probes probes at once (never more than the policy's
+// HalfOpenProbes): to follow a breaker elsewhere that grants this one its
+// probes (a fleet's). A probes that is not positive changes nothing.
+func (m *Machine) HalfOpen(now time.Time, probes int, reason string) Transition {
+	if probes <= 0 {
+		return Transition{}
+	}
+	t := m.to(now, messages.HalfOpen, reason)
+	m.probeLimit = probes
 	return t
 }
 
@@ -299,6 +317,7 @@ func (m *Machine) to(now time.Time, s messages.State, reason string) Transition 
 	m.generation++
 	t.Generation = m.generation
 	m.probes = m.probes[:0]
+	m.probeLimit = 0
 	m.probeSuccess = 0
 	m.openUntil = time.Time{}
 	if s != messages.Disabled {

@@ -383,3 +383,40 @@ func TestOpenFor(t *testing.T) {
 	}
 	assert.Equal(t, now.Add(time.Second), m.Snapshot(now).OpenUntil)
 }
+
+// HalfOpen moves to HALF_OPEN at once, from any state, admitting at most
+// the probes given at once and never more than the policy's; a count that
+// is not positive changes nothing, and the next HALF_OPEN is the policy's.
+func TestHalfOpen(t *testing.T) {
+	m := newMachine(t, Policy{FailureThreshold: 3, OpenTimeout: time.Second, HalfOpenProbes: 3, SuccessesToClose: 2})
+	assert.Equal(t, Transition{}, m.HalfOpen(t0, 0, "nothing"))
+	m.OpenFor(t0, time.Hour, "fleet")
+
+	tr := m.HalfOpen(t0, 1, "fleet grants a probe")
+	assert.Equal(t, messages.Open, tr.From)
+	assert.Equal(t, messages.HalfOpen, tr.To)
+	assert.Equal(t, "fleet grants a probe", tr.Reason)
+	first := m.Allow(t0)
+	require.True(t, first.Allowed && first.Permit.Probe)
+	assert.False(t, m.Allow(t0).Allowed, "one probe at once, not the policy's three")
+	m.Report(t0, first.Permit, nil, 0)
+	second := m.Allow(t0)
+	require.True(t, second.Allowed, "a probe that reported frees its place")
+	assert.Equal(t, messages.Closed, m.Report(t0, second.Permit, nil, 0).To, "SuccessesToClose still closes")
+
+	// A grant past the policy's is the policy's.
+	m.HalfOpen(t0, 10, "more")
+	for range 3 {
+		require.True(t, m.Allow(t0).Allowed)
+	}
+	assert.False(t, m.Allow(t0).Allowed)
+
+	// After a failed probe and the open period, the policy's count again.
+	m.HalfOpen(t0, 1, "one")
+	p := m.Allow(t0)
+	assert.Equal(t, messages.Open, m.Report(t0, p.Permit, errBoom, 0).To)
+	later := t0.Add(time.Minute)
+	for range 3 {
+		require.True(t, m.Allow(later).Allowed)
+	}
+}
