@@ -74,10 +74,11 @@ type Node struct {
 // batch is what a node sends a grain, and reply what it answers.
 type (
 	batch struct {
-		Node      string     `json:"node"`
-		Succeeded uint64     `json:"succeeded"`
-		Failed    uint64     `json:"failed"`
-		Policy    wirePolicy `json:"policy"`
+		Node       string     `json:"node"`
+		Succeeded  uint64     `json:"succeeded"`
+		Failed     uint64     `json:"failed"`
+		TurnedAway uint64     `json:"turned_away"`
+		Policy     wirePolicy `json:"policy"`
 	}
 	// wirePolicy is the part of a breaker.Policy a grain runs: its
 	// functions do not travel.
@@ -93,6 +94,7 @@ type (
 	reply struct {
 		State     string `json:"state"`
 		OpenForMS int64  `json:"open_for_ms"`
+		Probes    int    `json:"probes"`
 	}
 )
 
@@ -172,6 +174,7 @@ func (n *Node) run() {
 	tick := time.NewTicker(n.cfg.Batch)
 	defer tick.Stop()
 	prev := map[string]executor.Stats{}
+	held := map[string]bool{} // the local breaker is open because the fleet's is
 	self := n.system.Address()
 	for {
 		select {
@@ -187,14 +190,16 @@ func (n *Node) run() {
 			last := prev[dep]
 			b := batch{Node: self, Policy: wirePolicy{p.FailureThreshold, p.FailureRateThreshold, p.MinimumCalls,
 				p.WindowSize, p.OpenTimeout, p.HalfOpenProbes, p.SuccessesToClose},
-				Succeeded: st.Succeeded - last.Succeeded,
-				Failed:    (st.Failed + st.TimedOut + st.Panicked) - (last.Failed + last.TimedOut + last.Panicked)}
+				Succeeded:  st.Succeeded - last.Succeeded,
+				Failed:     (st.Failed + st.TimedOut + st.Panicked) - (last.Failed + last.TimedOut + last.Panicked),
+				TurnedAway: st.ShortCircuited - last.ShortCircuited}
 			data, _ := json.Marshal(b)
 			resp, err := n.c.Request(dep, grainKind, wrapperspb.String(string(data)), pcluster.WithTimeout(n.cfg.Batch*5))
-			ok := err == nil
+			var r reply
+			ok := err == nil && decode(resp, &r)
 			if ok {
 				prev[dep] = st // counts not delivered are sent with the next batch
-				n.follow(dep, st, resp)
+				held[dep] = n.follow(dep, st.State, r, held[dep])
 			}
 			n.mu.Lock()
 			was, seen := n.reachable[dep]
@@ -211,22 +216,53 @@ func (n *Node) run() {
 	}
 }
 
-// follow applies the fleet's verdict to the local breaker: a fleet that
-// is open opens a local one that is not, for the time the fleet's has
-// left.
-func (n *Node) follow(dep string, st executor.Stats, resp any) {
+// decode reads a grain's reply.
+func decode(resp any, r *reply) bool {
 	sv, ok := resp.(*wrapperspb.StringValue)
-	if !ok {
-		return
-	}
-	var r reply
-	if json.Unmarshal([]byte(sv.Value), &r) != nil {
-		return
-	}
-	if r.State == messages.Open.String() && !st.State.Rejects() && r.OpenForMS > 0 {
-		_, _ = n.ex.OpenBreakerFor(context.Background(), dep, time.Duration(r.OpenForMS)*time.Millisecond, "fleet breaker open")
-	}
+	return ok && json.Unmarshal([]byte(sv.Value), r) == nil
 }
+
+// follow applies the fleet's verdict r to the local breaker, in state
+// local, and reports whether the local breaker is now held open (or
+// probing) for the fleet. An open fleet holds the local breaker open for
+// its remaining period plus hold; a probing one keeps it open but at the
+// prober, which it moves to HALF_OPEN with the probes granted; a closed
+// one closes a local breaker it held. A breaker an operator forced open
+// or disabled is left alone. Each hold is renewed by the next verdict, so
+// a node that stops hearing from its grain has its own breaker back
+// within hold (plus what is left of the fleet's open period).
+func (n *Node) follow(dep string, local executor.State, r reply, held bool) bool {
+	if local == executor.ForcedOpen || local == executor.Disabled {
+		return false
+	}
+	ctx := context.Background()
+	hold := n.hold()
+	switch r.State {
+	case messages.Open.String():
+		_, _ = n.ex.OpenBreakerFor(ctx, dep, time.Duration(r.OpenForMS)*time.Millisecond+hold, "fleet breaker open")
+		return true
+	case messages.HalfOpen.String():
+		switch {
+		case r.Probes > 0 && local == executor.Open:
+			_, _ = n.ex.HalfOpenBreaker(ctx, dep, r.Probes, "fleet breaker probes here")
+		case r.Probes > 0:
+			// Probing already, or closed by its probes: the grain hears of them next.
+		default:
+			_, _ = n.ex.OpenBreakerFor(ctx, dep, hold, "fleet breaker probing elsewhere")
+		}
+		return true
+	case messages.Closed.String():
+		if held && (local == executor.Open || local == executor.HalfOpen) {
+			_, _ = n.ex.ControlBreaker(ctx, dep, executor.ResetBreaker)
+		}
+	}
+	return false
+}
+
+// hold is how long a local breaker stays open on the fleet's word past
+// the fleet's own period: ten batch periods, so that verdicts renew it
+// well before it ends.
+func (n *Node) hold() time.Duration { return 10 * n.cfg.Batch }
 
 // grain is one dependency's fleet breaker, a virtual actor.
 type grain struct {
@@ -254,8 +290,7 @@ func (g *grain) Receive(ctx actor.Context) {
 		}
 		g.f = f
 	}
-	g.f.add(now, b.Succeeded, b.Failed)
-	s, left := g.f.verdict(now)
-	data, _ := json.Marshal(reply{State: s.String(), OpenForMS: left.Milliseconds()})
+	v := g.f.add(now, counts{Node: b.Node, Succeeded: b.Succeeded, Failed: b.Failed, TurnedAway: b.TurnedAway})
+	data, _ := json.Marshal(reply{State: v.State.String(), OpenForMS: v.OpenFor.Milliseconds(), Probes: v.Probes})
 	ctx.Respond(wrapperspb.String(string(data)))
 }
