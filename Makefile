@@ -16,13 +16,23 @@ BENCH_DATE := $(shell date +%F-%H%M%S) # a run never overwrites an earlier one's
 
 SOAK ?= 10m
 
-.PHONY: all demo test lint fuzz cover bench bench-quick soak tools clean screenshot
+.PHONY: all demo cluster-demo cluster-bench test lint fuzz cover bench bench-quick soak tools clean screenshot
 
 all: lint test
 
 ## demo: run Warden's demo
 demo:
 	$(GO) run ./examples/demo
+
+## cluster-demo: three node processes share one breaker through etcd
+## (needs the etcd binary: Debian's etcd-server package)
+cluster-demo:
+	cd cluster && $(GO) run ./demo
+
+## cluster-bench: how long a fleet breaker's open takes to reach the other
+## nodes, over 100 trips (p50, p99 and max, in ms)
+cluster-bench:
+	cd cluster && $(GO) test -count=1 -run '^$$' -bench BenchmarkOpenPropagation -benchtime=100x .
 
 ## screenshot: the status page in headless Chromium, saved for the README
 screenshot:

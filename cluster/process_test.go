@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,10 +23,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/warden-go/warden/actors/breaker"
 	"github.com/warden-go/warden/actors/retrier"
+	"github.com/warden-go/warden/cluster/internal/localetcd"
 	"github.com/warden-go/warden/executor"
 )
 
@@ -36,52 +35,13 @@ import (
 // logger, so each node is a process of its own.
 const nodeEnv = "WARDEN_CLUSTER_NODE"
 
-// etcdServer is a real etcd (Debian's etcd-server) in a temporary
-// directory, on 127.0.0.1.
-type etcdServer struct {
-	cmd      *exec.Cmd
-	endpoint string
-}
-
-func startEtcd(t testing.TB) *etcdServer {
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		t.Fatal("no etcd: install Debian's etcd-server package (.ci/run does)")
-	}
-	client, peer := freePort(t), freePort(t)
-	dir := t.TempDir()
-	s := &etcdServer{endpoint: fmt.Sprintf("127.0.0.1:%d", client)}
-	s.cmd = exec.Command(bin, "--data-dir", filepath.Join(dir, "data"), "--name", "warden-test",
-		"--listen-client-urls", "http://"+s.endpoint, "--advertise-client-urls", "http://"+s.endpoint,
-		"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peer),
-		"--initial-advertise-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peer),
-		"--initial-cluster", fmt.Sprintf("warden-test=http://127.0.0.1:%d", peer),
-		"--listen-metrics-urls", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)))
-	log, err := os.Create(filepath.Join(dir, "etcd.log"))
+// startEtcd starts a real etcd (Debian's etcd-server) in a temporary
+// directory, on 127.0.0.1, for the test.
+func startEtcd(t testing.TB) *localetcd.Server {
+	s, err := localetcd.Start(t.TempDir())
 	require.NoError(t, err)
-	s.cmd.Stdout, s.cmd.Stderr = log, log
-	require.NoError(t, s.cmd.Start())
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-		log.Close()
-	})
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{s.endpoint}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
-	require.NoError(t, err)
-	defer c.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := c.Put(ctx, "/warden-test/ready", "1")
-		cancel()
-		if err == nil {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("etcd never answered:", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	t.Cleanup(s.Stop)
+	return s
 }
 
 // node is a node process, driven through its stdin and stdout.
@@ -133,7 +93,7 @@ func startFleet(t testing.TB, cfg fleetConfig) []*node {
 		cfg.open = 30 * time.Second
 	}
 	etcd := startEtcd(t)
-	nodes := []*node{startNode(t, "a", etcd.endpoint, cfg), startNode(t, "b", etcd.endpoint, cfg), startNode(t, "c", etcd.endpoint, cfg)}
+	nodes := []*node{startNode(t, "a", etcd.Endpoint, cfg), startNode(t, "b", etcd.Endpoint, cfg), startNode(t, "c", etcd.Endpoint, cfg)}
 	for _, n := range nodes {
 		n.addr = strings.Fields(n.await(t, "ready", 60*time.Second))[1]
 	}
