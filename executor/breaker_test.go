@@ -508,6 +508,8 @@ func TestOpenBreakerFor(t *testing.T) {
 		s, err := ex.OpenBreakerFor(t.Context(), "db", time.Minute, "maintenance")
 		require.NoError(t, err)
 		assert.Equal(t, Open, s)
+		st, _ := ex.Stats("db")
+		assert.Equal(t, time.Now().Add(time.Minute), st.OpenUntil)
 		time.Sleep(20 * time.Second)
 		_, err = Do(t.Context(), ex, "db", ok(1))
 		var coe *CircuitOpenError
@@ -518,8 +520,9 @@ func TestOpenBreakerFor(t *testing.T) {
 		require.NoError(t, err, "the probe")
 		assert.Equal(t, 7, v)
 		synctest.Wait()
-		st, _ := ex.Stats("db")
+		st, _ = ex.Stats("db")
 		assert.Equal(t, Closed, st.State)
+		assert.True(t, st.OpenUntil.IsZero(), "only an open breaker has one")
 
 		_, err = ex.OpenBreakerFor(t.Context(), "db", 0, "")
 		assert.ErrorIs(t, err, ErrInvalidJob)

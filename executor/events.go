@@ -18,7 +18,8 @@ import (
 type EventKind uint8
 
 const (
-	// EventStateChange: a breaker changed state (From, To, Reason).
+	// EventStateChange: a breaker changed state (From, To, Reason; for a
+	// change to OPEN, Delay is its open period).
 	EventStateChange EventKind = iota
 	// EventRetry: a retry was scheduled (Attempt just failed with Err;
 	// the next starts after Delay).
@@ -197,7 +198,7 @@ func (o *observer) stateChanged(d *dependency, t breaker.Transition, v *breaker.
 	default:
 		o.logger.Info("warden: circuit state changed", attrs...)
 	}
-	o.q.emit(Event{Kind: EventStateChange, Dependency: d.name, At: t.At, From: t.From, To: t.To, Reason: t.Reason})
+	o.q.emit(Event{Kind: EventStateChange, Dependency: d.name, At: t.At, From: t.From, To: t.To, Reason: t.Reason, Delay: t.OpenFor})
 }
 
 func (o *observer) retry(d *dependency, j *job, attempt int, delay time.Duration, err error) {

@@ -95,3 +95,32 @@ func TestSlowListenerDropsEvents(t *testing.T) {
 		close(block)
 	})
 }
+
+// A change to OPEN carries its open period in Delay, the policy's after
+// a trip and the one given to OpenBreakerFor; other changes carry none.
+func TestStateChangeCarriesTheOpenPeriod(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var seen []Event
+		ex := start(t, WithDependency("db", tripOnce()), WithEvents(func(e Event) {
+			if e.Kind == EventStateChange {
+				mu.Lock()
+				seen = append(seen, e)
+				mu.Unlock()
+			}
+		}, 0))
+		_, _ = Do(context.Background(), ex, "db", failDown)
+		synctest.Wait()
+		_, err := ex.ControlBreaker(t.Context(), "db", ResetBreaker)
+		require.NoError(t, err)
+		_, err = ex.OpenBreakerFor(t.Context(), "db", 5*time.Second, "maintenance")
+		require.NoError(t, err)
+		synctest.Wait()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, seen, 3)
+		assert.Equal(t, []time.Duration{time.Minute, 0, 5 * time.Second}, []time.Duration{seen[0].Delay, seen[1].Delay, seen[2].Delay})
+		assert.Equal(t, []State{Open, Closed, Open}, []State{seen[0].To, seen[1].To, seen[2].To})
+	})
+}

@@ -16,6 +16,9 @@ type Stats struct {
 	// actors crashed past the restart limit.
 	State State
 	Down  bool
+	// OpenUntil is when an OPEN breaker admits a probe; zero in any
+	// other state.
+	OpenUntil time.Time
 
 	// Submitted counts every call of this dependency with a function and
 	// a context.
@@ -105,6 +108,7 @@ func (d *dependency) stats() Stats {
 	return Stats{
 		Dependency:          d.name,
 		State:               v.State,
+		OpenUntil:           openUntil(v.State, v.OpenUntil),
 		Down:                d.down(),
 		Submitted:           d.submitted.Load() + shed,
 		Succeeded:           d.counts[outSucceeded].Load(),
@@ -154,4 +158,11 @@ func (d *dependency) queued() int {
 		return 0
 	}
 	return len(d.queue)
+}
+
+func openUntil(s State, at time.Time) time.Time {
+	if s != Open {
+		return time.Time{}
+	}
+	return at
 }

@@ -87,6 +87,45 @@ func (m *Machine) Record(now time.Time, r Report) Transition {
 	return Transition{}
 }
 
+// RecordCounts records outcomes counted elsewhere (another breaker's, a
+// fleet's), without permits: successes, then failures, as if each had
+// been admitted and reported in turn, at a cost that does not grow with
+// the counts (beyond a count-based window's length). It records only in
+// CLOSED or DISABLED, the states that admit every call; in any other it
+// changes nothing, as the calls would have been turned away. None is
+// slow: a slow-call rule sees nothing of them.
+func (m *Machine) RecordCounts(now time.Time, successes, failures int) Transition {
+	if (m.state != messages.Closed && m.state != messages.Disabled) || successes < 0 || failures < 0 {
+		return Transition{}
+	}
+	add := func(n int, failure bool) Transition {
+		if n == 0 {
+			return Transition{}
+		}
+		m.counts.Calls += uint64(n)
+		if failure {
+			m.counts.Failures += uint64(n)
+			m.counts.LastFailure = now
+			m.run.older += n // failure(0), n times
+		} else {
+			m.counts.Successes += uint64(n)
+			m.run.success(0)
+		}
+		m.counts.ConsecutiveFailures = m.run.len()
+		m.win.recordN(now, n, failure)
+		if m.state == messages.Closed {
+			if reason := m.tripReason(now); reason != "" {
+				return m.trip(now, reason)
+			}
+		}
+		return Transition{}
+	}
+	if t := add(successes, false); t.Changed() {
+		return t
+	}
+	return add(failures, true)
+}
+
 // recordFailure counts a failure that time alone decided (a probe that
 // never reported), after every call that ended before it.
 func (m *Machine) recordFailure(now time.Time) {

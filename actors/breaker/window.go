@@ -83,6 +83,26 @@ func (w *window) record(now time.Time, failure, slow bool) {
 	}
 }
 
+// recordN adds n calls at now, all failures or all successes, none slow.
+// A count-based window keeps the last of them only, so it takes at most
+// its length.
+func (w *window) recordN(now time.Time, n int, failure bool) {
+	if w.buckets == nil {
+		for range min(n, len(w.ring)) {
+			w.record(now, failure, false)
+		}
+		return
+	}
+	w.advance(now)
+	b := &w.buckets[w.slot(now)]
+	b.calls += n
+	w.calls += n
+	if failure {
+		b.failures += n
+		w.failures += n
+	}
+}
+
 // totals returns the window's counts as of now.
 func (w *window) totals(now time.Time) (calls, failures, slow int) {
 	if w.buckets != nil {
