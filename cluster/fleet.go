@@ -12,10 +12,9 @@ import (
 // machine.
 var errFleet = errors.New("a node's failure")
 
-// maxPerBatch bounds the outcomes of one batch fed to the machine one by
-// one: past it, a batch counts as that many, which changes no verdict of
-// a consecutive-failure breaker.
-const maxPerBatch = 10_000
+// maxCount bounds the counts of one batch, far above any a batch period
+// holds, so they convert to int safely.
+const maxCount = 1 << 40
 
 // fleet is one dependency's breaker over the whole fleet: the nodes'
 // outcome counts, batch by batch, run through a breaker.Machine. In
@@ -57,9 +56,9 @@ func newFleet(p breaker.Policy) (*fleet, error) {
 
 // add feeds a node's batch at now and returns the verdict for that node.
 //
-// CLOSED: the outcomes go through the machine, successes first, then
-// failures (their order within a batch is unknown; failures last is the
-// pessimistic reading). OPEN: outcomes are dropped, as the nodes' own
+// CLOSED: the outcomes go through the machine in bulk, successes first,
+// then failures (their order within a batch is unknown; failures last is
+// the pessimistic reading), at a cost that does not grow with them. OPEN: outcomes are dropped, as the nodes' own
 // breakers turn those calls away (these are calls let in before).
 // HALF_OPEN: the first node that wants a probe gets every permit the
 // machine grants; its outcomes then settle them (any failure re-opens
@@ -70,8 +69,7 @@ func (f *fleet) add(now time.Time, c counts) verdict {
 	f.tick(now)
 	switch f.m.State() {
 	case messages.Closed:
-		f.feed(now, c.Succeeded, nil)
-		f.feed(now, c.Failed, errFleet)
+		f.m.RecordCounts(now, int(min(c.Succeeded, maxCount)), int(min(c.Failed, maxCount)))
 	case messages.HalfOpen:
 		if c.Node == f.prober {
 			f.settle(now, c.Succeeded, c.Failed)
@@ -147,7 +145,7 @@ func (f *fleet) settle(now time.Time, succeeded, failed uint64) {
 		}
 		return
 	}
-	for range min(succeeded, maxPerBatch) {
+	for range min(succeeded, maxCount) { // ends at the close, SuccessesToClose at most
 		p, ok := take()
 		if !ok {
 			return
@@ -155,16 +153,5 @@ func (f *fleet) settle(now time.Time, succeeded, failed uint64) {
 		if f.m.Report(now, p, nil, 0).Changed() {
 			return
 		}
-	}
-}
-
-// feed runs n outcomes through a CLOSED machine, stopping if it opens.
-func (f *fleet) feed(now time.Time, n uint64, err error) {
-	for range min(n, maxPerBatch) {
-		d := f.m.Allow(now)
-		if !d.Allowed {
-			return
-		}
-		f.m.Report(now, d.Permit, err, 0)
 	}
 }

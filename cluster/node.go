@@ -48,7 +48,12 @@ type Config struct {
 	// etcd provider.
 	Provider pcluster.ClusterProvider
 	// Breakers are the fleet breakers' policies, by dependency; only these
-	// dependencies are shared. Every node must give the same.
+	// dependencies are shared. Every node must give the same: a fleet
+	// breaker runs the policy of the node that hosts it. The fleet sees
+	// outcomes, not durations, so slow-call rules are refused here (keep
+	// them in the dependency's own policy); a policy's functions
+	// (IsFailure, IsIgnored) do not apply, as each node classifies its
+	// own calls.
 	Breakers map[string]breaker.Policy
 	// Batch is how often a node sends its counts; zero means 100 ms.
 	Batch time.Duration
@@ -74,27 +79,16 @@ type Node struct {
 // batch is what a node sends a grain, and reply what it answers.
 type (
 	batch struct {
-		Node       string     `json:"node"`
-		Succeeded  uint64     `json:"succeeded"`
-		Failed     uint64     `json:"failed"`
-		TurnedAway uint64     `json:"turned_away"`
-		Policy     wirePolicy `json:"policy"`
-	}
-	// wirePolicy is the part of a breaker.Policy a grain runs: its
-	// functions do not travel.
-	wirePolicy struct {
-		FailureThreshold     int           `json:"failure_threshold"`
-		FailureRateThreshold float64       `json:"failure_rate_threshold"`
-		MinimumCalls         int           `json:"minimum_calls"`
-		WindowSize           int           `json:"window_size"`
-		OpenTimeout          time.Duration `json:"open_timeout"`
-		HalfOpenProbes       int           `json:"half_open_probes"`
-		SuccessesToClose     int           `json:"successes_to_close"`
+		Node       string `json:"node"`
+		Succeeded  uint64 `json:"succeeded"`
+		Failed     uint64 `json:"failed"`
+		TurnedAway uint64 `json:"turned_away"`
 	}
 	reply struct {
 		State     string `json:"state"`
 		OpenForMS int64  `json:"open_for_ms"`
 		Probes    int    `json:"probes"`
+		Error     string `json:"error,omitempty"` // the grain cannot run
 	}
 )
 
@@ -107,6 +101,10 @@ func Join(ctx context.Context, ex *executor.Executor, cfg Config) (*Node, error)
 	for dep, p := range cfg.Breakers {
 		if err := p.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("cluster.Config.Breakers[%q]: %w", dep, err))
+		}
+		if p.SlowCallRateThreshold > 0 || p.SlowCallDuration > 0 {
+			errs = append(errs, fmt.Errorf("%w: cluster.Config.Breakers[%q]: SlowCallRateThreshold and SlowCallDuration: the fleet is sent no call durations; keep slow-call rules in the dependency's own policy",
+				messages.ErrInvalidPolicy, dep))
 		}
 		if _, err := ex.Dependency(dep); err != nil {
 			errs = append(errs, fmt.Errorf("cluster.Config.Breakers[%q]: %w", dep, err))
@@ -129,7 +127,7 @@ func Join(ctx context.Context, ex *executor.Executor, cfg Config) (*Node, error)
 	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logger.With("component", "protoactor")
 	}))
-	kind := pcluster.NewKind(grainKind, actor.PropsFromProducer(func() actor.Actor { return &grain{} }))
+	kind := pcluster.NewKind(grainKind, actor.PropsFromProducer(func() actor.Actor { return &grain{policies: cfg.Breakers} }))
 	cc := pcluster.Configure(cfg.Name, cfg.Provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port),
 		pcluster.WithKinds(kind), pcluster.WithRequestTimeout(time.Second))
 	n.c = pcluster.New(n.system, cc)
@@ -138,13 +136,30 @@ func Join(ctx context.Context, ex *executor.Executor, cfg Config) (*Node, error)
 	return n, nil
 }
 
-// Leave stops the batches and leaves the cluster.
+// Leave stops the batches and leaves the cluster, telling the others
+// (a graceful leave takes protoactor about two seconds).
 func (n *Node) Leave() {
 	n.once.Do(func() {
 		close(n.stop)
 		<-n.done
-		n.c.Shutdown(true) // stops the actor system too
+		n.shutdown()
 	})
+}
+
+// shutdown leaves the cluster and stops the actor system. protoactor's
+// graceful stop can panic (send on closed channel) when a peer's
+// connection ends at the same moment: its endpoint manager signals a
+// connection whose reader has just closed its channel. The panic comes
+// after the leave itself; what it skips is stopping the remote's server,
+// done here then.
+func (n *Node) shutdown() {
+	defer func() {
+		if r := recover(); r != nil {
+			n.logger.Warn("warden: protoactor panicked while leaving the cluster; its server is stopped at once", "panic", fmt.Sprint(r))
+			n.c.Remote.Shutdown(false)
+		}
+	}()
+	n.c.Shutdown(true) // stops the actor system too
 }
 
 // Address is this node's address in the cluster.
@@ -182,14 +197,13 @@ func (n *Node) run() {
 			return
 		case <-tick.C:
 		}
-		for dep, p := range n.cfg.Breakers {
+		for dep := range n.cfg.Breakers {
 			st, err := n.ex.Stats(dep)
 			if err != nil {
 				continue
 			}
 			last := prev[dep]
-			b := batch{Node: self, Policy: wirePolicy{p.FailureThreshold, p.FailureRateThreshold, p.MinimumCalls,
-				p.WindowSize, p.OpenTimeout, p.HalfOpenProbes, p.SuccessesToClose},
+			b := batch{Node: self,
 				Succeeded:  st.Succeeded - last.Succeeded,
 				Failed:     (st.Failed + st.TimedOut + st.Panicked) - (last.Failed + last.TimedOut + last.Panicked),
 				TurnedAway: st.ShortCircuited - last.ShortCircuited}
@@ -197,6 +211,9 @@ func (n *Node) run() {
 			resp, err := n.c.Request(dep, grainKind, wrapperspb.String(string(data)), pcluster.WithTimeout(n.cfg.Batch*5))
 			var r reply
 			ok := err == nil && decode(resp, &r)
+			if ok && r.Error != "" {
+				ok, err = false, errors.New(r.Error)
+			}
 			if ok {
 				prev[dep] = st // counts not delivered are sent with the next batch
 				held[dep] = n.follow(dep, st.State, r, held[dep])
@@ -264,33 +281,42 @@ func (n *Node) follow(dep string, local executor.State, r reply, held bool) bool
 // well before it ends.
 func (n *Node) hold() time.Duration { return 10 * n.cfg.Batch }
 
-// grain is one dependency's fleet breaker, a virtual actor.
+// grain is one dependency's fleet breaker, a virtual actor. It runs the
+// policy its hosting node has for the dependency: every node gives the
+// same.
 type grain struct {
-	f *fleet
+	policies map[string]breaker.Policy
+	f        *fleet
+	err      string // why it cannot run
 }
 
 // Receive handles one message.
 func (g *grain) Receive(ctx actor.Context) {
-	sv, ok := ctx.Message().(*wrapperspb.StringValue)
-	if !ok {
-		return
-	}
-	var b batch
-	if json.Unmarshal([]byte(sv.Value), &b) != nil {
-		return
-	}
-	now := time.Now()
-	if g.f == nil {
-		w := b.Policy
-		f, err := newFleet(breaker.Policy{FailureThreshold: w.FailureThreshold, FailureRateThreshold: w.FailureRateThreshold,
-			MinimumCalls: w.MinimumCalls, WindowSize: w.WindowSize, OpenTimeout: w.OpenTimeout,
-			HalfOpenProbes: w.HalfOpenProbes, SuccessesToClose: w.SuccessesToClose})
-		if err != nil {
+	switch m := ctx.Message().(type) {
+	case *pcluster.ClusterInit:
+		dep := m.Identity.Identity
+		p, ok := g.policies[dep]
+		if !ok {
+			g.err = fmt.Sprintf("the fleet breaker of %q is on node %s, which has no policy for it: give every node the same Config.Breakers", dep, ctx.Self().Address)
+			return
+		}
+		f, err := newFleet(p)
+		if err != nil { // Join checked it
+			g.err = err.Error()
 			return
 		}
 		g.f = f
+	case *wrapperspb.StringValue:
+		var b batch
+		if json.Unmarshal([]byte(m.Value), &b) != nil {
+			return
+		}
+		r := reply{Error: g.err}
+		if g.f != nil {
+			v := g.f.add(time.Now(), counts(b))
+			r = reply{State: v.State.String(), OpenForMS: v.OpenFor.Milliseconds(), Probes: v.Probes}
+		}
+		data, _ := json.Marshal(r)
+		ctx.Respond(wrapperspb.String(string(data)))
 	}
-	v := g.f.add(now, counts{Node: b.Node, Succeeded: b.Succeeded, Failed: b.Failed, TurnedAway: b.TurnedAway})
-	data, _ := json.Marshal(reply{State: v.State.String(), OpenForMS: v.OpenFor.Milliseconds(), Probes: v.Probes})
-	ctx.Respond(wrapperspb.String(string(data)))
 }

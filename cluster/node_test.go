@@ -83,8 +83,9 @@ func TestJoinChecksItsConfig(t *testing.T) {
 	_, err = Join(context.Background(), ex, Config{Name: "x"})
 	assert.ErrorIs(t, err, executor.ErrInvalidPolicy)
 	_, err = Join(context.Background(), ex, Config{Name: "x", Provider: ptest.NewTestProvider(ptest.NewInMemAgent()),
-		Breakers: map[string]breaker.Policy{"db": {FailureThreshold: -1}, "cache": {}}})
+		Breakers: map[string]breaker.Policy{"db": {FailureThreshold: -1}, "cache": {}, "slow": {SlowCallRateThreshold: 0.5, SlowCallDuration: time.Second}}})
 	assert.ErrorIs(t, err, executor.ErrInvalidPolicy)
+	assert.Contains(t, err.Error(), `Breakers["slow"]: SlowCallRateThreshold`)
 	assert.ErrorIs(t, err, executor.ErrUnknownDependency)
 	assert.Contains(t, err.Error(), `Breakers["db"]`)
 	assert.Contains(t, err.Error(), `Breakers["cache"]`)
