@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -89,4 +91,37 @@ func TestJoinChecksItsConfig(t *testing.T) {
 	assert.ErrorIs(t, err, executor.ErrUnknownDependency)
 	assert.Contains(t, err.Error(), `Breakers["db"]`)
 	assert.Contains(t, err.Error(), `Breakers["cache"]`)
+}
+
+// Seeds: one node on loopback knows itself by its health endpoint, which
+// answers for the member, and reaches its fleet breaker; a busy address
+// fails at once.
+func TestSeeds(t *testing.T) {
+	ex, err := executor.New(executor.WithMeterProvider(nil), executor.WithDependency("db", executor.Policy{}))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, ex.Shutdown(context.Background())) }()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	provider, err := Seeds(addr, addr)
+	require.NoError(t, err)
+	_, err = Seeds(addr, addr)
+	require.Error(t, err, "the address is taken")
+
+	node, err := Join(context.Background(), ex, Config{Name: "warden-seeds", Port: freePort(t), Provider: provider,
+		Breakers: map[string]breaker.Policy{"db": {FailureThreshold: 5, OpenTimeout: time.Second}}})
+	require.NoError(t, err)
+	defer node.Leave()
+	require.Eventually(t, func() bool { return node.Reachable("db") }, 30*time.Second, 50*time.Millisecond)
+
+	resp, err := http.Get("http://" + addr + "/_health")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var m struct {
+		Address     string   `json:"address"`
+		ClusterName string   `json:"cluster_name"`
+		Kinds       []string `json:"kinds"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+	assert.Equal(t, "127.0.0.1", m.Address)
+	assert.Equal(t, "warden-seeds", m.ClusterName)
+	assert.Contains(t, m.Kinds, grainKind)
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	pcluster "github.com/asynkron/protoactor-go/cluster"
 	petcd "github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,16 +78,19 @@ func (t *tail) String() string {
 
 // fleetConfig is what the node processes of a test share.
 type fleetConfig struct {
-	open time.Duration // the breakers' OpenTimeout, the fleet's and each node's
-	dep  string        // the URL of the dependency's server; "" for calls that succeed at once
+	open  time.Duration // the breakers' OpenTimeout, the fleet's and each node's
+	dep   string        // the URL of the dependency's server; "" for calls that succeed at once
+	seeds bool          // membership by Seeds (automanaged) rather than etcd
 }
 
-func startNode(t testing.TB, name, etcd string, cfg fleetConfig) *node {
+// startNode starts a node process; membership is the etcd at etcd, or
+// when it is "" Seeds, listening on listen, with members.
+func startNode(t testing.TB, name, etcd string, cfg fleetConfig, listen, members string) *node {
 	n := &node{name: name, lines: make(chan string, 100_000)}
 	n.cmd = exec.Command(os.Args[0], "-test.run", "^$", "-test.bench", "^$")
 	n.cmd.Env = append(os.Environ(), nodeEnv+"="+name, "WARDEN_CLUSTER_ETCD="+etcd,
 		"WARDEN_CLUSTER_PORT="+strconv.Itoa(freePort(t)), "WARDEN_CLUSTER_OPEN="+cfg.open.String(),
-		"WARDEN_CLUSTER_DEP="+cfg.dep)
+		"WARDEN_CLUSTER_DEP="+cfg.dep, "WARDEN_CLUSTER_SEEDS_LISTEN="+listen, "WARDEN_CLUSTER_SEEDS="+members)
 	var err error
 	n.in, err = n.cmd.StdinPipe()
 	require.NoError(t, err)
@@ -114,8 +118,21 @@ func startFleet(t testing.TB, cfg fleetConfig) []*node {
 	if cfg.open == 0 {
 		cfg.open = 30 * time.Second
 	}
-	etcd := startEtcd(t)
-	nodes := []*node{startNode(t, "a", etcd.Endpoint, cfg), startNode(t, "b", etcd.Endpoint, cfg), startNode(t, "c", etcd.Endpoint, cfg)}
+	var nodes []*node
+	if cfg.seeds {
+		var listen []string
+		for range 3 {
+			listen = append(listen, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+		}
+		for i, name := range []string{"a", "b", "c"} {
+			nodes = append(nodes, startNode(t, name, "", cfg, listen[i], strings.Join(listen, ",")))
+		}
+	} else {
+		etcd := startEtcd(t)
+		for _, name := range []string{"a", "b", "c"} {
+			nodes = append(nodes, startNode(t, name, etcd.Endpoint, cfg, "", ""))
+		}
+	}
 	for _, n := range nodes {
 		n.addr = strings.Fields(n.await(t, "ready", 60*time.Second))[1]
 	}
@@ -203,7 +220,8 @@ func host(t testing.TB, n *node, nodes []*node) (*node, []*node) {
 	return h, rest
 }
 
-// Three node processes share etcd: a dependency failing for node A
+// Three node processes share etcd, or know each other by Seeds: a
+// dependency failing for node A
 // alone opens the breakers of B and C too, for the fleet's remaining
 // period, and the fleet closes again; a few times over. The test prints
 // how long each open took to reach B and C (BenchmarkOpenPropagation
@@ -212,15 +230,19 @@ func TestFailuresOfOneNodeOpenTheFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd and three processes")
 	}
-	const open = 500 * time.Millisecond
-	nodes := startFleet(t, fleetConfig{open: open})
-	var waits []time.Duration
-	for range 3 {
-		waits = append(waits, trip(t, nodes, open)...)
+	for _, seeds := range []bool{false, true} {
+		t.Run(map[bool]string{false: "etcd", true: "seeds"}[seeds], func(t *testing.T) {
+			const open = 500 * time.Millisecond
+			nodes := startFleet(t, fleetConfig{open: open, seeds: seeds})
+			var waits []time.Duration
+			for range 3 {
+				waits = append(waits, trip(t, nodes, open)...)
+			}
+			slices.Sort(waits)
+			t.Logf("opens propagated from a to b and c in %v", waits)
+			quit(t, nodes)
+		})
 	}
-	slices.Sort(waits)
-	t.Logf("opens propagated from a to b and c in %v", waits)
-	quit(t, nodes)
 }
 
 // trip fails five calls at the first node, waits for the other nodes to
@@ -490,8 +512,13 @@ func runNodeProcess() int {
 		say("error %v", err)
 		return 1
 	}
-	provider, err := petcd.NewWithConfig("/warden-test", clientv3.Config{Endpoints: []string{os.Getenv("WARDEN_CLUSTER_ETCD")}, DialTimeout: 5 * time.Second},
-		petcd.WithKeepAliveTTL(2*time.Second))
+	var provider pcluster.ClusterProvider
+	if listen := os.Getenv("WARDEN_CLUSTER_SEEDS_LISTEN"); listen != "" {
+		provider, err = Seeds(listen, strings.Split(os.Getenv("WARDEN_CLUSTER_SEEDS"), ",")...)
+	} else {
+		provider, err = petcd.NewWithConfig("/warden-test", clientv3.Config{Endpoints: []string{os.Getenv("WARDEN_CLUSTER_ETCD")}, DialTimeout: 5 * time.Second},
+			petcd.WithKeepAliveTTL(2*time.Second))
+	}
 	if err != nil {
 		say("error %v", err)
 		return 1
