@@ -424,8 +424,11 @@ func TestCutOffNodeFallsBackToItsOwnBreaker(t *testing.T) {
 	for _, n := range nodes {
 		n.send(t, "load on")
 	}
+	var opened time.Time
 	for _, n := range nodes {
-		n.awaitState(t, "open", 30*time.Second)
+		if at := n.awaitState(t, "open", 30*time.Second).at; at.After(opened) {
+			opened = at
+		}
 	}
 	h, rest := host(t, nodes[0], nodes)
 	cut := rest[1]
@@ -438,6 +441,8 @@ func TestCutOffNodeFallsBackToItsOwnBreaker(t *testing.T) {
 	assert.Equal(t, "open period over", own.reason, "its own breaker's probe, not a grant")
 	assert.Less(t, own.at.Sub(cutAt), 2*time.Second+time.Second+5*time.Second,
 		"within the fleet's period, the hold and a batch's timeout, with room")
+	t.Logf("%s, cut off %v after the fleet opened it for 2 s, probed on its own %v after the cut",
+		cut.name, cutAt.Sub(opened).Round(time.Millisecond), own.at.Sub(cutAt).Round(time.Millisecond))
 	cut.awaitState(t, "closed", 30*time.Second)
 	for _, n := range []*node{h, rest[0]} {
 		n.awaitState(t, "closed", 30*time.Second)
@@ -457,6 +462,7 @@ func TestCutOffNodeFallsBackToItsOwnBreaker(t *testing.T) {
 //	fail N     N calls that fail, then "failed <unix ns>"
 //	load on    a call every 10 ms until "load off", then "idle"
 //	where      "host <grain's node> <reachable>"
+//	stats      "stats <succeeded> <failed> <turned away>", since it started
 //	cut        stops its remote's server: nothing reaches it any more
 //	quit       leaves, then "bye"
 //
@@ -579,6 +585,9 @@ func runNodeProcess() int {
 			loading.Wait()
 			stopLoad = nil
 			say("idle")
+		case len(f) == 1 && f[0] == "stats":
+			st, _ := ex.Stats("db")
+			say("stats %d %d %d", st.Succeeded, st.Failed+st.TimedOut+st.Panicked, st.ShortCircuited+st.Rejected)
 		case len(f) == 1 && f[0] == "where":
 			say("host %s %t", n.GrainAddress("db"), n.Reachable("db"))
 		case len(f) == 1 && f[0] == "cut":
@@ -602,14 +611,18 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // The node hosting the grain is killed (SIGKILL): the grain moves to
-// another node, which rebuilds it from the next batches, and the
-// survivors go on: failures at one of them open the other.
+// another node, which rebuilds it from the next batches; the survivors
+// serve every call meanwhile, and go on sharing: failures at one of them
+// open the other.
 func TestGrainMovesWhenItsNodeDies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd and three processes")
 	}
 	nodes := startFleet(t, fleetConfig{})
 	dead, alive := host(t, nodes[0], nodes)
+	for _, n := range alive {
+		n.send(t, "load on")
+	}
 	require.NoError(t, dead.cmd.Process.Kill())
 	killed := time.Now()
 
@@ -629,6 +642,19 @@ func TestGrainMovesWhenItsNodeDies(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	// They served throughout: every call made during the move succeeded.
+	for _, n := range alive {
+		n.send(t, "load off")
+		n.await(t, "idle", 10*time.Second)
+		n.send(t, "stats")
+		var ok, failed, turned int
+		_, err := fmt.Sscanf(n.await(t, "stats", 10*time.Second), "stats %d %d %d", &ok, &failed, &turned)
+		require.NoError(t, err)
+		assert.Positive(t, ok, n.name)
+		assert.Zero(t, failed+turned, "%s: failed or turned away", n.name)
+		t.Logf("%s served %d calls during the move, none failed or turned away", n.name, ok)
+	}
+	time.Sleep(300 * time.Millisecond) // the last successes reach the grain before the failures
 	alive[0].send(t, "fail 5")
 	alive[0].await(t, "failed", 10*time.Second)
 	alive[1].awaitState(t, "open", 10*time.Second)
