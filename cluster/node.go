@@ -92,7 +92,9 @@ type (
 	}
 )
 
-// Join starts a cluster member for ex and its batches. Leave ends them.
+// Join starts a cluster member for ex and its batches, and returns at
+// once: the node joins in the background (Reachable says when it has
+// reached a grain); ctx is not used yet. Leave ends them.
 func Join(ctx context.Context, ex *executor.Executor, cfg Config) (*Node, error) {
 	if ex == nil || cfg.Provider == nil || cfg.Name == "" || len(cfg.Breakers) == 0 {
 		return nil, fmt.Errorf("%w: cluster.Config needs an executor, a Name, a Provider and Breakers", messages.ErrInvalidPolicy)
