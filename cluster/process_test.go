@@ -397,7 +397,7 @@ func (d *dependency) heal() {
 	d.mu.Unlock()
 }
 
-// since returns node's calls from from on, before until.
+// between returns how many calls node made from from on, before until.
 func (d *dependency) between(node string, from, until time.Time) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
